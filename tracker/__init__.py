@@ -1,0 +1,1 @@
+"""AI market-impact tracker."""
