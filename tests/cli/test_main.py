@@ -1,0 +1,70 @@
+"""The CLI as a user runs it: a real subprocess, exit codes and stderr included."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tracker.db import make_engine, migrate
+
+
+def run_tracker(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tracker.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_version_and_help() -> None:
+    result = run_tracker("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("tracker ")
+    help_text = run_tracker("--help").stdout
+    assert "db" in help_text
+
+
+def test_bad_database_setting_is_one_line_naming_the_setting() -> None:
+    result = run_tracker("db", "upgrade", env={"TRACKER_DATABASE_URL": "nonsense://"})
+    assert result.returncode == 2
+    assert "TRACKER_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_db_upgrade_creates_the_schema_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = run_tracker("db", "upgrade", "--db", url)
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(url)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_db_upgrade_creates_the_schema_on_postgresql(postgres_server) -> None:
+    url = postgres_server.create_database()
+    result = run_tracker("db", "upgrade", "--db", url)
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(url)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    result = run_tracker("db", "current", "--db", "postgresql://nobody@127.0.0.1:1/none")
+    assert result.returncode == 2
+    assert "database unavailable" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,147 @@
+"""Shared fixtures: the recorded data directory and migrated databases on both backends.
+
+Storage tests take the ``database`` fixture, which runs each test on SQLite and on the
+real PostgreSQL named by ``TRACKER_TEST_POSTGRES_URL``. Under CI (``CI=true``) a missing
+recorded-data directory or an unreachable configured PostgreSQL fails the run; elsewhere
+it is reported as a skip with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
+
+from tracker.config import get_settings
+from tracker.db import Base, Database, migrate
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI requires it)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real recorded data (``TRACKER_DATA_DIR``, else ``../shared/data``)."""
+    configured = os.environ.get("TRACKER_DATA_DIR")
+    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
+    if not (path / "prices" / "daily").is_dir():
+        _unavailable(f"recorded data not found at {path} (set TRACKER_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test reads the developer's real settings or writes to ./var."""
+    for name in list(os.environ):
+        if name.startswith("TRACKER_") and name not in {
+            "TRACKER_DATA_DIR",
+            "TRACKER_TEST_POSTGRES_URL",
+        }:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TRACKER_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def postgres_admin_url() -> str | None:
+    return os.environ.get("TRACKER_TEST_POSTGRES_URL") or None
+
+
+class PostgresServer:
+    """Creates throw-away databases on the configured PostgreSQL server."""
+
+    def __init__(self, url: str) -> None:
+        self.admin_url = make_url(url).set(drivername="postgresql+psycopg")
+        self.engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        self.created: list[str] = []
+
+    def create_database(self) -> str:
+        name = f"tracker_test_{uuid.uuid4().hex[:12]}"
+        with self.engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self.engine.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    url = postgres_admin_url()
+    if url is None:
+        _unavailable("TRACKER_TEST_POSTGRES_URL is not set")
+        raise AssertionError("unreachable")
+    server = PostgresServer(url)
+    try:
+        with server.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        _unavailable(f"PostgreSQL at {url} is unreachable: {exc.orig}")
+    yield server
+    server.drop_all()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (migrating per test is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template_url(postgres_server: PostgresServer) -> str:
+    url = postgres_server.create_database()
+    migrate.upgrade(url)
+    return url
+
+
+def _truncate_all(database: Database) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with database.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "tracker.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url: str = request.getfixturevalue("postgres_template_url")
+    database = Database.connect(url)
+    _truncate_all(database)
+    database.dispose()
+    yield url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database.connect(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An unmigrated database URL on SQLite (PostgreSQL variants use ``postgres_server``)."""
+    return f"sqlite:///{tmp_path / 'empty.db'}"

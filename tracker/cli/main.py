@@ -1,0 +1,64 @@
+"""Entry point of the ``tracker`` command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from tracker.cli import db
+from tracker.errors import TrackerError
+
+app = typer.Typer(
+    help="AI market-impact tracker: AI news, the stocks exposed to it, and what it did to them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+
+
+def package_version() -> str:
+    try:
+        return version("ai-market-impact-tracker")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"tracker {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version_: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    """Run the CLI; user-facing errors become one line on stderr and exit status 2."""
+    try:
+        app()
+    except TrackerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        typer.echo(f"error: database unavailable: {reason}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,463 @@
+"""The storage schema of the whole pipeline, as SQLAlchemy 2 typed models.
+
+Sources -> ingest -> store -> link -> measure -> present: every stage reads what the
+previous one stored here. Times are aware UTC (``UTCDateTime``); trading dates are plain
+``date`` values of the exchange's calendar.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.db.base import Base, utcnow
+from tracker.db.types import UTCDateTime
+
+JSONDict = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- news
+
+
+class Feed(Base):
+    """A news feed we poll, with its HTTP validators and its polling health."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="rss")  # rss | atom | recorded
+    topics: Mapped[str] = mapped_column(String(200), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[str | None] = mapped_column(String(40))
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    articles: Mapped[list[Article]] = relationship(back_populates="feed")
+
+
+class Article(Base):
+    """One feed entry, sanitised; unique per feed by its dedupe key."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("feed_id", "dedupe_key"),
+        Index("ix_articles_published_at", "published_at"),
+        Index("ix_articles_canonical_url", "canonical_url"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    guid: Mapped[str | None] = mapped_column(String(2048))
+    dedupe_key: Mapped[str] = mapped_column(String(128))
+    canonical_url: Mapped[str | None] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(Text)  # plain text (tags stripped, entities decoded)
+    summary_html: Mapped[str] = mapped_column(Text, default="")  # sanitised by nh3
+    summary_text: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    future_dated: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    feed: Mapped[Feed] = relationship(back_populates="articles")
+
+
+# ------------------------------------------------------------------------ markets
+
+
+class Instrument(Base):
+    """A listed security (equity or ETF) we keep prices for."""
+
+    __tablename__ = "instruments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticker: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    exchange: Mapped[str] = mapped_column(String(20), default="XNYS")
+    kind: Mapped[str] = mapped_column(String(20), default="equity")  # equity | etf | index
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    shares_outstanding: Mapped[int | None] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Basket(Base):
+    """A named group of instruments: a watchlist, a sector basket or a theme's exposure."""
+
+    __tablename__ = "baskets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_watchlist: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    members: Mapped[list[BasketMember]] = relationship(
+        back_populates="basket", cascade="all, delete-orphan"
+    )
+
+
+class BasketMember(Base):
+    __tablename__ = "basket_members"
+
+    basket_id: Mapped[int] = mapped_column(
+        ForeignKey("baskets.id", ondelete="CASCADE"), primary_key=True
+    )
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    basket: Mapped[Basket] = relationship(back_populates="members")
+    instrument: Mapped[Instrument] = relationship()
+
+
+class DailyBar(Base):
+    """One session's OHLCV: ``close`` raw (split-adjusted), ``adj_close`` dividend-adjusted too."""
+
+    __tablename__ = "daily_bars"
+
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True
+    )
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    open: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    adj_close: Mapped[float | None] = mapped_column(Float)
+    volume: Mapped[int | None] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(20), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IntradayBar(Base):
+    """One intraday bar; ``ts`` is the bar's start in UTC."""
+
+    __tablename__ = "intraday_bars"
+
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True
+    )
+    interval: Mapped[str] = mapped_column(String(8), primary_key=True)  # 1m 5m 1h ...
+    ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    open: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[int | None] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(20), default="")
+
+
+class CorporateAction(Base):
+    """A dividend (cash per share) or a split (new shares per old share) on its ex-date."""
+
+    __tablename__ = "corporate_actions"
+    __table_args__ = (
+        UniqueConstraint("instrument_id", "kind", "ex_date"),
+        CheckConstraint("kind IN ('dividend', 'split')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    ex_date: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(20), default="")
+
+
+# --------------------------------------------------------------------------- link
+
+
+class Entity(Base):
+    """A company, lab, product, regulator or policy that news talks about."""
+
+    __tablename__ = "entities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # company | lab | product | regulator | policy
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_defined: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    aliases: Mapped[list[EntityAlias]] = relationship(
+        back_populates="entity", cascade="all, delete-orphan"
+    )
+
+
+class EntityAlias(Base):
+    __tablename__ = "entity_aliases"
+    __table_args__ = (UniqueConstraint("entity_id", "alias"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(200))
+    case_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    entity: Mapped[Entity] = relationship(back_populates="aliases")
+
+
+class EntityTicker(Base):
+    """An entity's listed security (``issuer``) or a private entity's exposure (``exposure``)."""
+
+    __tablename__ = "entity_tickers"
+
+    entity_id: Mapped[int] = mapped_column(
+        ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True
+    )
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True
+    )
+    relation: Mapped[str] = mapped_column(String(20), default="issuer")
+
+
+class ArticleEntity(Base):
+    """An entity found in an article, with how strongly (title beats summary, repeats count)."""
+
+    __tablename__ = "article_entities"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity_id: Mapped[int] = mapped_column(
+        ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    relevance: Mapped[float] = mapped_column(Float)
+    in_title: Mapped[bool] = mapped_column(Boolean, default=False)
+    mentions: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Theme(Base):
+    """A market theme (AI efficiency shock, AI capex, export controls ...)."""
+
+    __tablename__ = "themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class ThemeBasket(Base):
+    """A basket exposed to a theme, and why."""
+
+    __tablename__ = "theme_baskets"
+
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True
+    )
+    basket_id: Mapped[int] = mapped_column(
+        ForeignKey("baskets.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Event(Base):
+    """Something that happened: curated from a timeline or detected from clustered articles."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("origin IN ('curated', 'detected')", name="origin"),
+        Index("ix_events_first_reported_at", "first_reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(160), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40), default="news", index=True)
+    origin: Mapped[str] = mapped_column(String(10), default="detected")  # curated | detected
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    day0: Mapped[date | None] = mapped_column(Date, index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    reference_url: Mapped[str | None] = mapped_column(String(2048))
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+    source_count: Mapped[int] = mapped_column(Integer, default=0)
+    is_novel: Mapped[bool] = mapped_column(Boolean, default=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class EventArticle(Base):
+    __tablename__ = "event_articles"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    relevance: Mapped[float] = mapped_column(Float, default=1.0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class EventEntity(Base):
+    __tablename__ = "event_entities"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity_id: Mapped[int] = mapped_column(
+        ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    relevance: Mapped[float] = mapped_column(Float, default=1.0)
+
+
+class EventTheme(Base):
+    __tablename__ = "event_themes"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class EventTicker(Base):
+    """A ticker exposed to an event, and the reason ("named in 12 articles", "theme: ...")."""
+
+    __tablename__ = "event_tickers"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    relevance: Mapped[float] = mapped_column(Float, default=1.0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+# ------------------------------------------------------------------------- impact
+
+
+class FirmImpact(Base):
+    """One (event, ticker, model, window) result of the event study, with its provenance."""
+
+    __tablename__ = "firm_impacts"
+    __table_args__ = (
+        UniqueConstraint("event_id", "instrument_id", "model", "window_start", "window_end"),
+        Index("ix_firm_impacts_instrument_car", "instrument_id", "car"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[int] = mapped_column(Integer)
+    window_end: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(30))
+    day0: Mapped[date | None] = mapped_column(Date)
+    car: Mapped[float | None] = mapped_column(Float)
+    car_t: Mapped[float | None] = mapped_column(Float)
+    car_p: Mapped[float | None] = mapped_column(Float)
+    raw_return: Mapped[float | None] = mapped_column(Float)
+    statistics: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+    parameters: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+    calendar_rule: Mapped[str] = mapped_column(String(200), default="")
+    input_fingerprint: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupImpact(Base):
+    """One (event, basket, model, window) group result: CAAR and its tests."""
+
+    __tablename__ = "group_impacts"
+    __table_args__ = (
+        UniqueConstraint("event_id", "basket_id", "model", "window_start", "window_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    basket_id: Mapped[int] = mapped_column(ForeignKey("baskets.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[int] = mapped_column(Integer)
+    window_end: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(30))
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    caar: Mapped[float | None] = mapped_column(Float)
+    statistics: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+    parameters: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+    calendar_rule: Mapped[str] = mapped_column(String(200), default="")
+    input_fingerprint: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# ------------------------------------------------------------------- operations
+
+
+class JobRun(Base):
+    """Every scheduled run of a job; unique per (job, scheduled_for) so none runs twice."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        UniqueConstraint("job", "scheduled_for"),
+        Index("ix_job_runs_job_started_at", "job", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(80))
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    counts: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Watermark(Base):
+    """How far a job has got (last bar date, last linked article ...), for catch-up."""
+
+    __tablename__ = "watermarks"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DigestDelivery(Base):
+    """The delivery ledger: one row per (digest date, recipient), so none is sent twice."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("digest_date", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_date: Mapped[date] = mapped_column(Date)
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|failed
+    message_id: Mapped[str] = mapped_column(String(320))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
