@@ -1,0 +1,1 @@
+"""Markets: the instrument universe and its baskets."""
