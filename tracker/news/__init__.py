@@ -1,0 +1,1 @@
+"""News: parsing feed documents, normalising entries, the feed registry and its schedule."""
