@@ -300,7 +300,8 @@ def remove_feed(session: Session, url: str, *, purge: bool = False) -> int:
     if not purge:
         feed.enabled = False
         return 0
-    deleted = session.execute(delete(Article).where(Article.feed_id == feed.id)).rowcount or 0
+    deleted = session.scalar(select(func.count()).where(Article.feed_id == feed.id)) or 0
+    session.execute(delete(Article).where(Article.feed_id == feed.id))
     session.delete(feed)
     session.flush()
     return int(deleted)

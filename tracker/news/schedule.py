@@ -19,6 +19,7 @@ MAX_INTERVAL = timedelta(hours=24)
 MAX_RETRY_AFTER = timedelta(days=7)
 FAILING_AFTER = timedelta(days=2)
 JITTER = 0.2  # +/- 20 % of the back-off delay
+_RNG = random.Random()
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ def next_check_at(
     if outcome.ok:
         return now + min(max(base_interval, server_wish), MAX_INTERVAL)
     exponent = max(outcome.consecutive_errors - 1, 0)
-    backoff = min(base_interval * (2 ** min(exponent, 20)), MAX_INTERVAL)
-    factor = 1 + (rng or random).uniform(-JITTER, JITTER)
+    backoff = min(base_interval * (1 << min(exponent, 20)), MAX_INTERVAL)
+    factor: float = 1 + (rng or _RNG).uniform(-JITTER, JITTER)
     delay = min(backoff * factor, MAX_INTERVAL)
     if outcome.retry_after:
         delay = max(delay, min(outcome.retry_after, MAX_RETRY_AFTER))
