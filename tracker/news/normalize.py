@@ -35,6 +35,7 @@ TRACKING_PARAMS = frozenset(
     | {"ref", "ref_src", "ref_url", "taid", "spm", "vero_id", "oly_enc_id", "oly_anon_id"}
 )
 TRACKING_PREFIXES = ("utm_", "__hs", "pk_", "mtm_", "ga_")
+MAX_URL_LENGTH = 2048  # the column's size; a longer link is kept out, not cut
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _WHITESPACE = re.compile(r"\s+")
@@ -91,7 +92,8 @@ def canonical_url(url: str | None) -> str | None:
         if key.lower() not in TRACKING_PARAMS and not key.lower().startswith(TRACKING_PREFIXES)
     ]
     path = parts.path or "/"
-    return urlunsplit((scheme, host, path, urlencode(query, doseq=True), ""))
+    canonical = urlunsplit((scheme, host, path, urlencode(query, doseq=True), ""))
+    return canonical if len(canonical) <= MAX_URL_LENGTH else None
 
 
 @dataclass(frozen=True)

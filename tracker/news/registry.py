@@ -309,9 +309,11 @@ def remove_feed(session: Session, url: str, *, purge: bool = False) -> int:
 
 def feed_health_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
     """One row per feed with its polling health, for ``tracker feeds list`` and the dashboard."""
-    counts = dict(
-        session.execute(select(Article.feed_id, func.count()).group_by(Article.feed_id)).tuples()
-    )
+    counts: dict[int, int] = {}
+    for feed_id, count in session.execute(
+        select(Article.feed_id, func.count()).group_by(Article.feed_id)
+    ).tuples():
+        counts[feed_id] = count
     return [
         {
             "name": feed.name,
