@@ -123,8 +123,14 @@ def rss(items: list[str], *, title: str = "Synthetic test feed", extra: str = ""
     ).encode()
 
 
-def item(guid: str | None, title: str, *, link: str | None = None, date: str | None = None,
-         description: str | None = None) -> str:
+def item(
+    guid: str | None,
+    title: str,
+    *,
+    link: str | None = None,
+    date: str | None = None,
+    description: str | None = None,
+) -> str:
     parts = [f"<title>{title}</title>"]
     if link:
         parts.append(f"<link>{link}</link>")

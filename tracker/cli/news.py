@@ -124,7 +124,7 @@ def list_articles(
                 "url": article.canonical_url,
                 "estimated_time": article.published_estimated,
             }
-            for article, feed_name in session.execute(query).tuples()
+            for article, feed_name in session.execute(query)
         ]
 
 

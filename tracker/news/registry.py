@@ -312,7 +312,7 @@ def feed_health_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
     counts: dict[int, int] = {}
     for feed_id, count in session.execute(
         select(Article.feed_id, func.count()).group_by(Article.feed_id)
-    ).tuples():
+    ):
         counts[feed_id] = count
     return [
         {
