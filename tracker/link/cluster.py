@@ -26,16 +26,7 @@ from datetime import datetime, timedelta
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few
-    for from further had has have having he her here hers herself him himself his how i if in
-    into is it its itself just me more most my no nor not now of off on once only or other our
-    out over own same she should so some such than that the their them then there these they
-    this those through to too under until up very was we were what when where which while who
-    whom why will with would you your new says said say its it's one two first last week year
-    years day days today how what why get gets got make makes made use using used like via
-    could may might much many now still just even back here there way ways time times people
-    according report reports reported told tells news read more continue reading""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "new", "says", "said", "say", "its", "it's", "one", "two", "first", "last", "week", "year", "years", "day", "days", "today", "how", "what", "why", "get", "gets", "got", "make", "makes", "made", "use", "using", "used", "like", "via", "could", "may", "might", "much", "many", "now", "still", "just", "even", "back", "here", "there", "way", "ways", "time", "times", "people", "according", "report", "reports", "reported", "told", "tells", "news", "read", "more", "continue", "reading"]
 )
 
 BOILERPLATE_SHARE = 0.3

@@ -344,8 +344,8 @@ def seed_entities(session: Session, specs: Sequence[EntitySpec] | None = None) -
 
 
 def _sync_aliases(session: Session, entity_id: int, spec: EntitySpec) -> None:
-    wanted = {a: False for a in spec.aliases}
-    wanted.update({a: True for a in (*spec.exact, *spec.ambiguous)})
+    wanted = dict.fromkeys(spec.aliases, False)
+    wanted.update(dict.fromkeys((*spec.exact, *spec.ambiguous), True))
     rows = {
         a.alias: a
         for a in session.scalars(select(EntityAlias).where(EntityAlias.entity_id == entity_id))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tracker.db.models import Basket, Theme, ThemeBasket
 from tracker.errors import UserInputError
 
-MIN_SHARE = 0.2  # of an event's articles that must trigger the theme
+MIN_SHARE = 0.3  # of an event's articles that must trigger the theme
 
 
 @dataclass(frozen=True)
