@@ -337,7 +337,7 @@ def _refresh_event(
             weight[slug] += rel
         titled |= m.in_title
     entity_rows = dict(
-        session.execute(select(Entity.slug, Entity.id).where(Entity.slug.in_(named))).tuples().all()
+        session.execute(select(Entity.slug, Entity.id).where(Entity.slug.in_(named))).all()
     )
     for slug in sorted(named):
         if slug in entity_rows:
@@ -381,7 +381,7 @@ def _refresh_event(
                 )
     hits = event_themes(themes, [(f"{m.doc.title}\n{m.doc.text}", m.doc.entities) for m in members])
     by_slug = {t.slug: t for t in themes}
-    theme_ids = dict(session.execute(select(Theme.slug, Theme.id)).tuples().all())
+    theme_ids = dict(session.execute(select(Theme.slug, Theme.id)).all())
     for hit in hits:
         spec = by_slug[hit.slug]
         session.add(
