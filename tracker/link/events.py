@@ -62,7 +62,9 @@ SEED_LOOKBACK = timedelta(days=8)
 MAX_TEXT = 4000  # characters of a summary looked at; bounds the cost of giant entries
 ATTACH_WINDOW = (timedelta(days=-1), timedelta(days=2))
 ATTACH_THRESHOLD = 0.3
-ENTITY_SHARE = 0.25  # an entity links its tickers when in a title or this share of articles
+# An entity links its tickers when it is in a title, or named in this many articles / this share.
+ENTITY_SHARE = 0.25
+ENTITY_MIN_ARTICLES = 2
 
 KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
@@ -356,7 +358,9 @@ def _refresh_event(
 
     total = len(members)
     for slug in sorted(named, key=lambda s: (-named[s], s)):
-        if slug not in entity_rows or (slug not in titled and named[slug] < ENTITY_SHARE * total):
+        if slug not in entity_rows or not (
+            slug in titled or named[slug] >= min(ENTITY_MIN_ARTICLES, ENTITY_SHARE * total)
+        ):
             continue
         links = session.execute(
             select(EntityTicker.instrument_id, EntityTicker.relation, Entity.name)
