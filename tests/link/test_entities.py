@@ -52,7 +52,8 @@ def test_title_beats_summary_and_repeats_count(matcher: Matcher) -> None:
     in_title = {m.slug: m for m in matcher.match("Nvidia sinks", "")}["nvidia"]
     in_body = {m.slug: m for m in matcher.match("Chips sink", "Nvidia fell.")}["nvidia"]
     repeated = {m.slug: m for m in matcher.match("Chips sink", "Nvidia fell. Nvidia again.")}
-    assert in_title.in_title and not in_body.in_title
+    assert in_title.in_title
+    assert not in_body.in_title
     assert in_title.relevance > repeated["nvidia"].relevance > in_body.relevance
     assert repeated["nvidia"].mentions == 2
     assert relevance_score(1, 100) <= 1.0
@@ -68,7 +69,8 @@ def test_user_file_extends_and_overrides(tmp_path: Path) -> None:
     user = tmp_path / "entities.yaml"
     user.write_text(
         "entities:\n"
-        "  - {slug: qualcomm, name: Qualcomm, kind: company, tickers: [QCOM], aliases: [Qualcomm]}\n"
+        "  - {slug: qualcomm, name: Qualcomm, kind: company, tickers: [QCOM],"
+        " aliases: [Qualcomm]}\n"
         "  - {slug: nvidia, name: NVIDIA Corp, kind: company, tickers: [NVDA], exact: [Nvidia]}\n",
         encoding="utf-8",
     )

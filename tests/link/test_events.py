@@ -48,7 +48,8 @@ def test_selloff_becomes_an_event_with_nvidia_and_power_names(database, corpus) 
         event = session.get_one(Event, main_event)
         assert event.origin == "detected"
         assert event.first_reported_at < datetime(2025, 1, 27, 14, 30, tzinfo=UTC)
-        assert event.day0 is not None and event.day0.isoformat() == "2025-01-27"
+        assert event.day0 is not None
+        assert event.day0.isoformat() == "2025-01-27"
         assert event.source_count >= 3
         tickers = {t["ticker"]: t["reason"] for t in event_tickers(session, main_event)}
         for power in ("VST", "CEG", "TLN", "GEV"):
@@ -137,7 +138,8 @@ def test_bad_input_links_without_crashing(database) -> None:
     with database.session() as session:
         assert session.scalar(select(func.count()).where(Article.linked_at.is_(None))) == 0
         repeated = session.scalars(select(Event).where(Event.title == "Nvidia AI roundup")).all()
-        assert len(repeated) == 1 and repeated[0].article_count == 2000
+        assert len(repeated) == 1
+        assert repeated[0].article_count == 2000
         future = session.scalars(
             select(Event).where(Event.title == "Nvidia news from the far future")
         ).one()
@@ -157,7 +159,8 @@ def test_curated_events_load_idempotently_and_attach(database, corpus) -> None:
             select(Event).where(Event.slug == "2025-01-20-deepseek-r1-released")
         ).one()
         assert r1.origin == "curated"
-        assert r1.day0 is not None and r1.day0.isoformat() == "2025-01-21"  # 01-20 was a holiday
+        assert r1.day0 is not None
+        assert r1.day0.isoformat() == "2025-01-21"
         sell = session.scalars(
             select(Event).where(Event.title.like("Nvidia falls about 17%%"))
         ).one()
@@ -171,7 +174,8 @@ def test_curated_events_load_idempotently_and_attach(database, corpus) -> None:
                 Event.id.in_(select(Event.parent_id).where(Event.parent_id.is_not(None)))
             )
         ).all()
-        assert parents and set(parents) == {"curated"}
+        assert parents
+        assert set(parents) == {"curated"}
 
 
 def test_quality_on_the_hand_labels(data_dir: Path, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -331,7 +331,7 @@ class Vectoriser:
 
     def vector(self, doc: Doc) -> dict[str, float]:
         title, body = self._tokens.get(doc.key) or self._doc_tokens(doc)
-        tf: Counter[str] = Counter()
+        tf: dict[str, float] = defaultdict(float)
         for t in title:
             tf[t] += self.params.title_weight
         for t in body:

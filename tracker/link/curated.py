@@ -25,7 +25,7 @@ from tracker.db.models import Basket, BasketMember, Event, EventEntity, EventTic
 from tracker.errors import NotFoundError, UserInputError
 from tracker.impact.calendar import first_affected_session
 from tracker.link.entities import Matcher
-from tracker.markets.universe import ensure_instruments
+from tracker.markets.universe import ensure_instruments, seed_universe
 
 REQUIRED_COLUMNS = ("date", "title")
 # Tickers the product can price: plain US symbols ("^SOX" indexes and "9984.T" are kept in the
@@ -212,6 +212,7 @@ def set_event_tickers(
             raise UserInputError(f"{ticker!r} is not a ticker (1-5 letters)")
         reasons[t] = "named by the user"
     if basket:
+        seed_universe(session)  # the default baskets exist even in a fresh database
         for t in basket_tickers(session, basket):
             reasons.setdefault(t, f"basket: {basket}")
     session.execute(delete(EventTicker).where(EventTicker.event_id == event.id))

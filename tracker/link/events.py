@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tracker.db import Database
@@ -420,7 +420,7 @@ def _refresh_event(
 
 
 def _event_kind(docs: Sequence[Doc]) -> str:
-    votes = Counter()
+    votes: Counter[str] = Counter()
     for doc in docs:
         for kind, pattern in KIND_RULES:
             if pattern.search(doc.title):
@@ -517,5 +517,6 @@ def event_tickers(session: Session, event_id: int) -> list[dict[str, object]]:
 
 def mark_unlinked(session: Session) -> int:
     """Force every article to be linked again on the next run (after a dictionary change)."""
-    result = session.execute(update(Article).values(linked_at=None))
-    return int(result.rowcount or 0)
+    count = session.scalar(select(func.count()).select_from(Article)) or 0
+    session.execute(update(Article).values(linked_at=None))
+    return int(count)
