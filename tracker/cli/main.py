@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import db, feeds, news
+from tracker.cli import db, events, feeds, news
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(news.app, name="news")
+app.add_typer(events.app, name="events")
 
 
 def package_version() -> str:
