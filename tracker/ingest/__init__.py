@@ -1,0 +1,1 @@
+"""Ingest: turns source output into stored rows, idempotently."""

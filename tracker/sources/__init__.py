@@ -1,0 +1,1 @@
+"""Sources: the only code that talks to the outside world (HTTP feeds, prices, recorded files)."""
