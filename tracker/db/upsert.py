@@ -12,6 +12,7 @@ inside the caller's transaction, so a failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -116,9 +117,15 @@ def bulk_upsert(
     else:  # pragma: no cover - the tracker supports exactly these two backends
         raise NotImplementedError(f"bulk_upsert does not support {dialect}")
     try:
-        return _merge(connection, table, stage, columns, key_columns, constants, len(staged))
-    finally:
-        connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{stage}"')
+        counts = _merge(connection, table, stage, columns, key_columns, constants, len(staged))
+    except Exception:
+        # PostgreSQL's aborted transaction drops the stage on rollback; SQLite may keep it
+        if dialect == "sqlite":
+            with contextlib.suppress(Exception):
+                connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{stage}"')
+        raise
+    connection.exec_driver_sql(f'DROP TABLE "{stage}"')
+    return counts
 
 
 def _stage_sqlite(
@@ -187,8 +194,12 @@ def _merge(
             params,
         )
         updated = max(result.rowcount, 0)
-    insert_columns = [*columns, *constants]
-    select_values = [f's."{c}"' for c in columns] + [f":const_{name}" for name in constants]
+    defaults = _insert_defaults(table, [*columns, *constants])
+    params |= {f"const_{name}": _bind(value, dialect) for name, value in defaults.items()}
+    insert_columns = [*columns, *constants, *defaults]
+    select_values = [f's."{c}"' for c in columns] + [
+        f":const_{name}" for name in [*constants, *defaults]
+    ]
     exists = " AND ".join(f'{target}."{k}" = s."{k}"' for k in key_columns)
     result = connection.exec_driver_sql(
         _named(
@@ -201,6 +212,21 @@ def _merge(
     )
     inserted = max(result.rowcount, 0)
     return UpsertCounts(inserted=inserted, updated=updated, unchanged=total - inserted - updated)
+
+
+def _insert_defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
+    """The model's Python-side defaults (``source=""``, ``updated_at=utcnow``) for the columns
+    a raw INSERT leaves out; the ORM would have applied them."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in given or default is None or column.primary_key:
+            continue
+        if getattr(default, "is_scalar", False):
+            values[column.name] = default.arg  # type: ignore[attr-defined]
+        elif getattr(default, "is_callable", False):
+            values[column.name] = default.arg(None)  # type: ignore[attr-defined]
+    return values
 
 
 def _named(sql: str, dialect: str) -> str:
