@@ -47,9 +47,7 @@ def synthetic_bars(n_bars: int, seed: int = 7) -> tuple[int, list[tuple[object, 
             if len(rows) == n_bars:
                 break
             c = float(closes[i])
-            rows.append(
-                (ticker + 1, days[i], c, c * 1.01, c * 0.99, c, c * 0.98, int(volumes[i]))
-            )
+            rows.append((ticker + 1, days[i], c, c * 1.01, c * 0.99, c, c * 0.98, int(volumes[i])))
     return n_tickers, rows
 
 

@@ -25,7 +25,16 @@ def _instrument(database: Database) -> int:
 
 def _bars(iid: int, n: int, adj: float | None = 1.0) -> list[tuple[object, ...]]:
     return [
-        (iid, date(2024, 1, 1) + timedelta(days=i), 10.0 + i, 11.0 + i, 9.0 + i, 10.5 + i, adj, 100 + i)
+        (
+            iid,
+            date(2024, 1, 1) + timedelta(days=i),
+            10.0 + i,
+            11.0 + i,
+            9.0 + i,
+            10.5 + i,
+            adj,
+            100 + i,
+        )
         for i in range(n)
     ]
 
@@ -33,7 +42,11 @@ def _bars(iid: int, n: int, adj: float | None = 1.0) -> list[tuple[object, ...]]
 def _upsert(database: Database, rows: list[tuple[object, ...]]) -> UpsertCounts:
     with database.engine.begin() as connection:
         return bulk_upsert(
-            connection, DailyBar.__table__, COLUMNS, rows, key_columns=KEYS,
+            connection,
+            DailyBar.__table__,
+            COLUMNS,
+            rows,
+            key_columns=KEYS,
             constants={"source": "test", "updated_at": datetime.now(UTC)},
         )
 
@@ -45,7 +58,8 @@ def test_insert_then_repeat_inserts_nothing(database: Database) -> None:
     with database.session() as session:
         stored = session.scalars(select(DailyBar).order_by(DailyBar.date)).all()
     assert len(stored) == 50
-    assert stored[3].close == 13.5 and stored[3].source == "test"
+    assert stored[3].close == 13.5
+    assert stored[3].source == "test"
 
 
 def test_revised_and_new_rows_are_told_apart(database: Database) -> None:
@@ -57,7 +71,8 @@ def test_revised_and_new_rows_are_told_apart(database: Database) -> None:
     assert _upsert(database, rows) == UpsertCounts(inserted=2, updated=2, unchanged=8)
     with database.session() as session:
         revised = session.get(DailyBar, (iid, date(2024, 1, 3)))
-        assert revised is not None and revised.close == 99.0
+        assert revised is not None
+        assert revised.close == 99.0
 
 
 def test_failure_rolls_back_the_whole_batch(database: Database) -> None:
@@ -80,7 +95,10 @@ def test_intraday_keys_are_utc_and_match_orm_rows(database: Database) -> None:
     rows = [(iid, "1h", new_york, 1.0), (iid, "1h", ts + timedelta(hours=1), 2.0)]
     with database.engine.begin() as connection:
         counts = bulk_upsert(
-            connection, IntradayBar.__table__, columns, rows,
+            connection,
+            IntradayBar.__table__,
+            columns,
+            rows,
             key_columns=("instrument_id", "interval", "ts"),
         )
     assert counts == UpsertCounts(inserted=1, unchanged=1)
@@ -93,7 +111,9 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
     iid = _instrument(database)
     with database.engine.begin() as connection, pytest.raises(ValueError, match="naive"):
         bulk_upsert(
-            connection, IntradayBar.__table__, ("instrument_id", "interval", "ts", "close"),
+            connection,
+            IntradayBar.__table__,
+            ("instrument_id", "interval", "ts", "close"),
             [(iid, "1h", datetime(2025, 1, 27, 14, 30), 1.0)],
             key_columns=("instrument_id", "interval", "ts"),
         )

@@ -31,8 +31,10 @@ def test_missing_adj_close_stays_missing(data_dir: Path) -> None:
 
 def test_unknown_ticker_is_an_error_not_an_exception(data_dir: Path) -> None:
     answers = RecordedPriceSource(data_dir).daily_bars(["NVDA", "NOPE"], None, None)
-    assert answers["NVDA"].ok and len(answers["NVDA"].bars) > 700
-    assert answers["NOPE"].error is not None and "NOPE" in answers["NOPE"].error
+    assert answers["NVDA"].ok
+    assert len(answers["NVDA"].bars) > 700
+    assert answers["NOPE"].error is not None
+    assert "NOPE" in answers["NOPE"].error
 
 
 def test_intraday_bars_are_aware_utc_and_half_open(data_dir: Path) -> None:
@@ -41,7 +43,8 @@ def test_intraday_bars_are_aware_utc_and_half_open(data_dir: Path) -> None:
     end = datetime(2025, 1, 27, 21, 0, tzinfo=UTC)
     bars = source.intraday_bars(["SPY"], "1h", start, end)["SPY"].bars
     assert str(bars["ts"].dt.tz) == "UTC"
-    assert bars["ts"].min() == start and (bars["ts"] < end).all()
+    assert bars["ts"].min() == start
+    assert (bars["ts"] < end).all()
     assert len(bars) == 7
 
 

@@ -19,8 +19,14 @@ import pytest
 
 from tracker.sources.prices_yfinance import YFinancePriceSource, is_retryable
 
-PRICE_NAMES = {"open": "Open", "high": "High", "low": "Low", "close": "Close",
-               "adj_close": "Adj Close", "volume": "Volume"}
+PRICE_NAMES = {
+    "open": "Open",
+    "high": "High",
+    "low": "Low",
+    "close": "Close",
+    "adj_close": "Adj Close",
+    "volume": "Volume",
+}
 
 
 def recorded_frame(data_dir: Path, ticker: str, start: str, end: str) -> pd.DataFrame:
@@ -59,7 +65,9 @@ class FakeDownload:
                 logging.getLogger("yfinance").error(f"{[ticker]}: {failures[ticker]}")
                 parts[ticker] = pd.DataFrame(columns=[*PRICE_NAMES.values()])
                 continue
-            parts[ticker] = recorded_frame(self.data_dir, ticker, kwargs["start"], kwargs.get("end", "2100-01-01"))
+            parts[ticker] = recorded_frame(
+                self.data_dir, ticker, kwargs["start"], kwargs.get("end", "2100-01-01")
+            )
         frame = pd.concat(parts, axis=1, names=["Ticker", "Price"], sort=True)
         frame.columns = frame.columns.swaplevel(0, 1)
         return frame.sort_index(axis=1)
@@ -77,7 +85,8 @@ def test_several_tickers_in_one_call_with_raw_and_adjusted_close(data_dir: Path)
     answers = source.daily_bars(["NVDA", "VST", "CEG"], date(2025, 1, 21), date(2025, 1, 31))
     assert len(download.calls) == 1
     call = download.calls[0]
-    assert call["auto_adjust"] is False and call["actions"] is True
+    assert call["auto_adjust"] is False
+    assert call["actions"] is True
     assert call["end"] == "2025-02-01"  # our end is inclusive, yfinance's exclusive
     nvda = answers["NVDA"].bars.set_index("date")
     assert nvda.loc[date(2025, 1, 27), "close"] == pytest.approx(118.42, abs=0.005)
@@ -90,29 +99,40 @@ def test_several_tickers_in_one_call_with_raw_and_adjusted_close(data_dir: Path)
 def test_dividends_in_the_window_become_actions(data_dir: Path) -> None:
     source, _ = make_source(FakeDownload(data_dir))
     answer = source.daily_bars(["CEG"], date(2025, 2, 1), date(2025, 3, 31))["CEG"]
-    dividends = pd.read_csv(data_dir / "prices" / "actions" / "CEG_dividends.csv", parse_dates=["date"])
-    expected = {d.date() for d in dividends["date"] if date(2025, 2, 1) <= d.date() <= date(2025, 3, 31)}
-    assert expected and set(answer.actions["ex_date"]) == expected
+    dividends = pd.read_csv(
+        data_dir / "prices" / "actions" / "CEG_dividends.csv", parse_dates=["date"]
+    )
+    expected = {
+        d.date() for d in dividends["date"] if date(2025, 2, 1) <= d.date() <= date(2025, 3, 31)
+    }
+    assert expected
+    assert set(answer.actions["ex_date"]) == expected
     assert set(answer.actions["kind"]) == {"dividend"}
 
 
 def test_rate_limit_then_success_backs_off_with_jitter(data_dir: Path) -> None:
     download = FakeDownload(
         data_dir,
-        [{"fail": {"NVDA": "YFRateLimitError('Too Many Requests. Rate limited. Try after a while.')"}}],
+        [{"fail": {"NVDA": "YFRateLimitError('Too Many Requests. Rate limited.')"}}],
     )
     source, sleeps = make_source(download, base_delay=2.0)
     answers = source.daily_bars(["NVDA", "AMD"], date(2025, 1, 21), date(2025, 1, 31))
-    assert answers["NVDA"].ok and answers["AMD"].ok
-    assert [c["tickers"] for c in download.calls] == [["NVDA", "AMD"], ["NVDA"]]  # only the failed one again
-    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 2.0
+    assert answers["NVDA"].ok
+    assert answers["AMD"].ok
+    assert [c["tickers"] for c in download.calls] == [
+        ["NVDA", "AMD"],
+        ["NVDA"],
+    ]  # only the failed one again
+    assert len(sleeps) == 1
+    assert 0 <= sleeps[0] <= 2.0
 
 
 def test_whole_call_network_error_is_retried(data_dir: Path) -> None:
     download = FakeDownload(data_dir, [{"raise": ConnectionError("reset by peer")}])
     source, sleeps = make_source(download)
     assert source.daily_bars(["MSFT"], date(2025, 1, 21), date(2025, 1, 24))["MSFT"].ok
-    assert len(download.calls) == 2 and len(sleeps) == 1
+    assert len(download.calls) == 2
+    assert len(sleeps) == 1
 
 
 def test_one_unknown_ticker_among_many_is_reported_not_retried(data_dir: Path) -> None:
@@ -121,15 +141,19 @@ def test_one_unknown_ticker_among_many_is_reported_not_retried(data_dir: Path) -
     )
     source, sleeps = make_source(download)
     answers = source.daily_bars(["NVDA", "ZZZZ", "AMD"], date(2025, 1, 21), date(2025, 1, 24))
-    assert answers["NVDA"].ok and answers["AMD"].ok
-    assert answers["ZZZZ"].error is not None and "delisted" in answers["ZZZZ"].error
-    assert len(download.calls) == 1 and sleeps == []
+    assert answers["NVDA"].ok
+    assert answers["AMD"].ok
+    assert answers["ZZZZ"].error is not None
+    assert "delisted" in answers["ZZZZ"].error
+    assert len(download.calls) == 1
+    assert sleeps == []
 
 
 def test_empty_frame_is_an_error_not_silence(data_dir: Path) -> None:
     source, _ = make_source(lambda **_: pd.DataFrame())
     answer = source.daily_bars(["NVDA"], date(2025, 1, 21), date(2025, 1, 24))["NVDA"]
-    assert answer.error is not None and "empty" in answer.error
+    assert answer.error is not None
+    assert "empty" in answer.error
 
 
 def test_time_budget_stops_retrying(data_dir: Path) -> None:
@@ -137,12 +161,19 @@ def test_time_budget_stops_retrying(data_dir: Path) -> None:
     now = [0.0]
     download = FakeDownload(data_dir, always)
     source = YFinancePriceSource(
-        download, sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0],
-        base_delay=10.0, time_budget=25.0, max_attempts=10, rng=random.Random(3),
+        download,
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+        clock=lambda: now[0],
+        base_delay=10.0,
+        time_budget=25.0,
+        max_attempts=10,
+        rng=random.Random(3),
     )
     answer = source.daily_bars(["NVDA"], date(2025, 1, 21), date(2025, 1, 24))["NVDA"]
-    assert answer.error is not None and "Rate" in answer.error
-    assert now[0] <= 25.0 and len(download.calls) < 10
+    assert answer.error is not None
+    assert "Rate" in answer.error
+    assert now[0] <= 25.0
+    assert len(download.calls) < 10
 
 
 def test_intraday_timezone_is_converted_to_utc(data_dir: Path) -> None:
@@ -150,7 +181,9 @@ def test_intraday_timezone_is_converted_to_utc(data_dir: Path) -> None:
     hourly = pd.read_csv(data_dir / "prices" / "intraday" / "SPY_1h.csv")
     stamps = pd.to_datetime(hourly["timestamp"], utc=True)
     day = hourly[(stamps >= "2025-01-27") & (stamps < "2025-01-28")]
-    local = pd.DatetimeIndex(pd.to_datetime(day["timestamp"], utc=True)).tz_convert("America/New_York")
+    local = pd.DatetimeIndex(pd.to_datetime(day["timestamp"], utc=True)).tz_convert(
+        "America/New_York"
+    )
     frame = day.drop(columns="timestamp").rename(columns=PRICE_NAMES).set_index(local)
     frame.columns = pd.MultiIndex.from_product([frame.columns, ["SPY"]], names=["Price", "Ticker"])
     now = datetime(2025, 1, 28, tzinfo=UTC)
@@ -161,7 +194,8 @@ def test_intraday_timezone_is_converted_to_utc(data_dir: Path) -> None:
     naive = frame.set_axis(local.tz_localize(None), axis=0)
     source, _ = make_source(lambda **_: naive, now=lambda: now)
     refused = source.intraday_bars(["SPY"], "1h", datetime(2025, 1, 27, tzinfo=UTC), now)["SPY"]
-    assert refused.error is not None and "naive" in refused.error
+    assert refused.error is not None
+    assert "naive" in refused.error
 
 
 def test_one_minute_requests_are_split_and_clamped() -> None:

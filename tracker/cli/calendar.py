@@ -19,7 +19,9 @@ def parse_aware(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError as exc:
-        raise UserInputError(f"cannot parse timestamp {text!r}: use ISO 8601, e.g. 2025-01-20T15:00:00Z") from exc
+        raise UserInputError(
+            f"cannot parse timestamp {text!r}: use ISO 8601, e.g. 2025-01-20T15:00:00Z"
+        ) from exc
     if value.tzinfo is None or value.utcoffset() is None:
         raise UserInputError(f"timestamp {text!r} has no time zone: add Z or an offset like +00:00")
     return value

@@ -24,7 +24,17 @@ app = typer.Typer(help="Daily and intraday prices: fetch and show.", no_args_is_
 
 SOURCES = ("yfinance", "recorded")
 SHOW_COLUMNS = ["date", "open", "high", "low", "close", "adj_close", "volume"]
-REPORT_COLUMNS = ["ticker", "data", "inserted", "updated", "unchanged", "skipped", "actions", "status", "detail"]
+REPORT_COLUMNS = [
+    "ticker",
+    "data",
+    "inserted",
+    "updated",
+    "unchanged",
+    "skipped",
+    "actions",
+    "status",
+    "detail",
+]
 
 
 def _date(text: str | None, option: str) -> date | None:
@@ -57,17 +67,23 @@ def make_source(name: str, settings: Settings) -> PriceSource:
 @app.command()
 def fetch(
     tickers: str | None = typer.Option(None, help="Comma-separated tickers (default: all)."),
-    start: str | None = typer.Option(None, help="First date (default: resume after the last stored bar)."),
+    start: str | None = typer.Option(
+        None, help="First date (default: resume after the last stored bar)."
+    ),
     end: str | None = typer.Option(None, help="Last date, included (default: today)."),
     source: str = typer.Option("yfinance", help="yfinance | recorded"),
     interval: str | None = typer.Option(
-        None, help="1d or an intraday interval (1h, 5m, 1m ...); default: 1d plus the source's recorded intraday."
+        None,
+        help="1d or an intraday interval (1h, 5m, 1m ...); "
+        "default: 1d plus the source's default intraday intervals.",
     ),
     db: DbOption = None,
 ) -> None:
     """Fetch bars and corporate actions; print what was inserted/updated/skipped per ticker."""
     if interval is not None and interval != "1d" and interval not in INTRADAY_INTERVALS:
-        raise UserInputError(f"--interval {interval!r}: expected 1d or one of {', '.join(INTRADAY_INTERVALS)}")
+        raise UserInputError(
+            f"--interval {interval!r}: expected 1d or one of {', '.join(INTRADAY_INTERVALS)}"
+        )
     first, last = _date(start, "--start"), _date(end, "--end")
     if first and last and first > last:
         raise UserInputError(f"--start {first} is after --end {last}")
@@ -78,11 +94,21 @@ def fetch(
             seed_universe(session)
         from tracker.markets.universe import INSTRUMENTS
 
-        wanted = _tickers(tickers) or price_source.available_tickers() or [s.ticker for s in INSTRUMENTS]
+        wanted = (
+            _tickers(tickers) or price_source.available_tickers() or [s.ticker for s in INSTRUMENTS]
+        )
         report = IngestReport()
         if interval in (None, "1d"):
-            report.extend(ingest_daily_bars(database, price_source, wanted, first, last, calendar=settings.calendar))
-        intervals = [interval] if interval not in (None, "1d") else ([] if interval else list(price_source.default_intervals))
+            report.extend(
+                ingest_daily_bars(
+                    database, price_source, wanted, first, last, calendar=settings.calendar
+                )
+            )
+        intervals = (
+            [interval]
+            if interval not in (None, "1d")
+            else ([] if interval else list(price_source.default_intervals))
+        )
         for iv in intervals:
             report.extend(
                 ingest_intraday_bars(
@@ -100,8 +126,9 @@ def fetch(
     emit([r.as_row() for r in report.results], OutputFormat.table, REPORT_COLUMNS)
     counts = report.as_counts()
     typer.echo(
-        f"{counts['tickers']} ticker(s): {counts['inserted']} inserted, {counts['updated']} updated, "
-        f"{counts['unchanged']} unchanged, {counts['skipped']} skipped, {counts['failed']} failed"
+        f"{counts['tickers']} ticker(s): {counts['inserted']} inserted, "
+        f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+        f"{counts['skipped']} skipped, {counts['failed']} failed"
     )
     if report.results and len(report.failed) == len(report.results):
         raise typer.Exit(1)
@@ -123,12 +150,15 @@ def _display(value: Any) -> Any:
     return value
 
 
+FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", help="table | json | csv")
+
+
 @app.command()
 def show(
     ticker: str = typer.Argument(..., help="Ticker, e.g. NVDA."),
     from_: str | None = typer.Option(None, "--from", help="First date (YYYY-MM-DD)."),
     to: str | None = typer.Option(None, "--to", help="Last date, included."),
-    output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table | json | csv"),
+    output: OutputFormat = FORMAT_OPTION,
     db: DbOption = None,
 ) -> None:
     """Print a ticker's stored daily bars."""
@@ -145,7 +175,11 @@ def show(
         database.dispose()
     rows = [
         {col: _display(record[col]) for col in SHOW_COLUMNS}
-        | {"volume": None if record["volume"] is None or record["volume"] is _NA else int(record["volume"])}
+        | {
+            "volume": None
+            if record["volume"] is None or record["volume"] is _NA
+            else int(record["volume"])
+        }
         for record in frame.astype(object).to_dict("records")
     ]
     emit(rows, output, SHOW_COLUMNS)

@@ -203,7 +203,7 @@ def _merge(
     exists = " AND ".join(f'{target}."{k}" = s."{k}"' for k in key_columns)
     result = connection.exec_driver_sql(
         _named(
-            f'INSERT INTO {target} ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in insert_columns)}) '
+            f"INSERT INTO {target} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in insert_columns)}) "
             f'SELECT {", ".join(select_values)} FROM "{stage}" AS s '
             f"WHERE NOT EXISTS (SELECT 1 FROM {target} WHERE {exists})",
             dialect,

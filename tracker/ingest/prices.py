@@ -131,8 +131,11 @@ def _dates_text(values: Any) -> str:
 def _drop(frame: pd.DataFrame, mask: Any, key: str, why: str, problems: list[str]) -> pd.DataFrame:
     mask = np.asarray(mask, dtype=bool)
     if mask.any():
-        problems.append(f"{int(mask.sum())} row(s) skipped, {why}: {_dates_text(frame.loc[mask, key])}")
-        return frame.loc[~mask]
+        problems.append(
+            f"{int(mask.sum())} row(s) skipped, {why}: {_dates_text(frame.loc[mask, key])}"
+        )
+        kept: pd.DataFrame = frame.loc[~mask]
+        return kept
     return frame
 
 
@@ -141,9 +144,10 @@ def _price_checks(frame: pd.DataFrame, key: str, problems: list[str]) -> pd.Data
     prices = frame[["open", "high", "low", "close"]].apply(pd.to_numeric, errors="coerce")
     frame = _drop(frame, prices.isna().any(axis=1), key, "NaN price", problems)
     prices = frame[["open", "high", "low", "close"]].astype("float64")
-    bad = (prices <= 0).any(axis=1) | ~np.isfinite(prices).all(axis=1)
+    values = prices.to_numpy()
+    bad = (values <= 0).any(axis=1) | ~np.isfinite(values).all(axis=1)
     if "adj_close" in frame.columns:
-        adj = pd.to_numeric(frame["adj_close"], errors="coerce")
+        adj = pd.to_numeric(frame["adj_close"], errors="coerce").to_numpy(dtype="float64")
         bad |= (adj <= 0) | np.isinf(adj)
     frame = _drop(frame, bad, key, "zero, negative or infinite price", problems)
     volume = pd.to_numeric(frame["volume"], errors="coerce")
@@ -170,7 +174,9 @@ def clean_daily(bars: pd.DataFrame, calendar: str) -> tuple[pd.DataFrame, list[s
     frame = _dedupe(frame, "date", problems)
     if not frame.empty:
         sessions = set(sessions_between(min(frame["date"]), max(frame["date"]), calendar))
-        frame = _drop(frame, ~frame["date"].isin(sessions), "date", f"not a {calendar} session", problems)
+        frame = _drop(
+            frame, ~frame["date"].isin(sessions), "date", f"not a {calendar} session", problems
+        )
     return frame.sort_values("date"), problems, len(bars) - len(frame)
 
 
@@ -196,7 +202,13 @@ def clean_actions(actions: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     problems: list[str] = []
     frame = actions.copy()
     value = pd.to_numeric(frame["value"], errors="coerce")
-    frame = _drop(frame, ~(value > 0) | np.isinf(value), "ex_date", "action without a positive value", problems)
+    frame = _drop(
+        frame,
+        ~(value > 0) | np.isinf(value),
+        "ex_date",
+        "action without a positive value",
+        problems,
+    )
     frame = frame.drop_duplicates()
     conflicting = frame.duplicated(subset=["kind", "ex_date"], keep=False)
     frame = _drop(frame, conflicting, "ex_date", "conflicting actions on one ex-date", problems)
@@ -275,12 +287,16 @@ def _store(
                 key_columns=("instrument_id", "kind", "ex_date"),
                 constants={"source": source_name},
             )
-    except Exception as exc:  # noqa: BLE001 - one ticker's failure never stops the others
+    except Exception as exc:  # one ticker's failure never stops the others
         logger.exception("storing %s failed", answer.ticker)
         result.error = f"not stored ({type(exc).__name__}: {str(exc).splitlines()[0]})"
         result.inserted = result.updated = result.unchanged = 0
         return
-    result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
+    result.inserted, result.updated, result.unchanged = (
+        counts.inserted,
+        counts.updated,
+        counts.unchanged,
+    )
     result.actions_inserted, result.actions_updated = action_counts.inserted, action_counts.updated
 
 
@@ -316,7 +332,9 @@ def ingest_daily_bars(
     for group_start, group in starts.items():
         answers = source.daily_bars(group, group_start, end)
         for ticker in group:
-            report.results.append(_ingest_daily_one(db, source.name, answers.get(ticker), ticker, calendar))
+            report.results.append(
+                _ingest_daily_one(db, source.name, answers.get(ticker), ticker, calendar)
+            )
     return report
 
 
@@ -382,32 +400,46 @@ def ingest_intraday_bars(
     for group_start, group in starts.items():
         answers = source.intraday_bars(group, interval, group_start, end)
         for ticker in group:
-            answer = answers.get(ticker)
-            result = TickerResult(ticker, interval)
+            result = _ingest_intraday_one(
+                db, source.name, answers.get(ticker), ticker, interval, calendar
+            )
             report.results.append(result)
-            if answer is None or answer.error or answer.bars.empty:
-                result.error = (
-                    "the source gave no answer for this ticker" if answer is None
-                    else answer.error or "empty answer: no bars in the requested range"
-                )
-                continue
-            result.problems.extend(answer.notes)
-            bars, problems, result.skipped = clean_intraday(answer.bars, calendar)
-            result.problems.extend(problems)
-            rows = _intraday_rows
-
-            def write(connection: Any, instrument_id: int, now: datetime, bars: pd.DataFrame = bars) -> UpsertCounts:
-                return bulk_upsert(
-                    connection,
-                    _table(IntradayBar),
-                    INTRADAY_ROW,
-                    rows(instrument_id, interval, bars),
-                    key_columns=("instrument_id", "interval", "ts"),
-                    constants={"source": source.name},
-                )
-
-            _store(db, answer, result, source.name, write)
     return report
+
+
+def _ingest_intraday_one(
+    db: Database,
+    source_name: str,
+    answer: TickerPrices | None,
+    ticker: str,
+    interval: str,
+    calendar: str,
+) -> TickerResult:
+    result = TickerResult(ticker, interval)
+    if answer is None:
+        result.error = "the source gave no answer for this ticker"
+        return result
+    result.problems.extend(answer.notes)
+    if answer.error or answer.bars.empty:
+        result.error = answer.error or "empty answer: no bars in the requested range"
+        return result
+    bars, problems, result.skipped = clean_intraday(answer.bars, calendar)
+    result.problems.extend(problems)
+
+    def write(connection: Any, instrument_id: int, now: datetime) -> UpsertCounts:
+        return bulk_upsert(
+            connection,
+            _table(IntradayBar),
+            INTRADAY_ROW,
+            _intraday_rows(instrument_id, interval, bars),
+            key_columns=("instrument_id", "interval", "ts"),
+            constants={"source": source_name},
+        )
+
+    _store(db, answer, result, source_name, write)
+    for line in result.problems:
+        logger.warning("%s %s: %s", ticker, interval, line)
+    return result
 
 
 def ingest_corporate_actions(

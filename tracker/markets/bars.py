@@ -56,12 +56,16 @@ def load_daily_bars(
 def load_corporate_actions(session: Session, tickers: Sequence[str]) -> pd.DataFrame:
     """Dividends and splits (ticker, kind, ex_date, value), sorted by ticker and ex-date."""
     query = (
-        select(Instrument.ticker, CorporateAction.kind, CorporateAction.ex_date, CorporateAction.value)
+        select(
+            Instrument.ticker, CorporateAction.kind, CorporateAction.ex_date, CorporateAction.value
+        )
         .join(Instrument, Instrument.id == CorporateAction.instrument_id)
         .where(Instrument.ticker.in_(_upper(tickers)))
         .order_by(Instrument.ticker, CorporateAction.ex_date, CorporateAction.kind)
     )
-    frame = pd.DataFrame(session.execute(query).all(), columns=["ticker", "kind", "ex_date", "value"])
+    frame = pd.DataFrame(
+        session.execute(query).all(), columns=["ticker", "kind", "ex_date", "value"]
+    )
     frame["value"] = frame["value"].astype("float64")
     return frame
 
@@ -92,5 +96,7 @@ def last_intraday_times(
         if last is None:
             continue
         stamp = pd.Timestamp(last)
-        result[ticker] = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
+        result[ticker] = (
+            stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        ).to_pydatetime()
     return result

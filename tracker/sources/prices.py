@@ -32,8 +32,9 @@ INTRADAY_INTERVALS = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h")
 
 
 def empty_daily() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype="object" if name == "date" else "float64")
-                         for name in DAILY_COLUMNS})
+    return pd.DataFrame(
+        {name: pd.Series(dtype="object" if name == "date" else "float64") for name in DAILY_COLUMNS}
+    )
 
 
 def empty_intraday() -> pd.DataFrame:
@@ -44,8 +45,11 @@ def empty_intraday() -> pd.DataFrame:
 
 def empty_actions() -> pd.DataFrame:
     return pd.DataFrame(
-        {"kind": pd.Series(dtype="object"), "ex_date": pd.Series(dtype="object"),
-         "value": pd.Series(dtype="float64")}
+        {
+            "kind": pd.Series(dtype="object"),
+            "ex_date": pd.Series(dtype="object"),
+            "value": pd.Series(dtype="float64"),
+        }
     )
 
 
@@ -100,7 +104,6 @@ class PriceSource(Protocol):
 def check_interval(interval: str) -> str:
     """``interval`` if it is an intraday interval Yahoo serves; a clear error otherwise."""
     if interval not in INTRADAY_INTERVALS:
-        raise ValueError(
-            f"unknown intraday interval {interval!r}; expected one of {', '.join(INTRADAY_INTERVALS)}"
-        )
+        expected = ", ".join(INTRADAY_INTERVALS)
+        raise ValueError(f"unknown intraday interval {interval!r}; expected one of {expected}")
     return interval

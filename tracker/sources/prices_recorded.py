@@ -106,7 +106,10 @@ class RecordedPriceSource:
 
     def _actions(self, ticker: str) -> pd.DataFrame:
         parts = []
-        for kind, suffix, column in (("dividend", "dividends", "dividend"), ("split", "splits", "ratio")):
+        for kind, suffix, column in (
+            ("dividend", "dividends", "dividend"),
+            ("split", "splits", "ratio"),
+        ):
             path = self.root / "actions" / f"{ticker}_{suffix}.csv"
             if not path.is_file():
                 continue

@@ -230,7 +230,7 @@ class YFinancePriceSource:
             try:
                 raw = self._retrying(lambda t=ticker: self.fetch_actions(t), budget)  # type: ignore[misc]
                 answers[ticker] = TickerPrices(ticker, actions=_actions_from(raw))
-            except Exception as exc:  # noqa: BLE001 - reported per ticker
+            except Exception as exc:
                 answers[ticker] = TickerPrices(ticker, error=_describe(exc))
         return answers
 
@@ -274,7 +274,7 @@ class YFinancePriceSource:
                         **kwargs,
                     )
                 errors = capture.errors
-            except Exception as exc:  # noqa: BLE001 - classified below
+            except Exception as exc:
                 if not is_retryable(exc):
                     return answers | {t: TickerPrices(t, error=_describe(exc)) for t in pending}
                 frame, errors = None, {t: _describe(exc) for t in pending}
@@ -288,8 +288,10 @@ class YFinancePriceSource:
                 return answers
             wait = self._backoff(attempt)
             if attempt + 1 == self.max_attempts or not budget.allows(wait):
-                reason = "time budget exhausted" if attempt + 1 < self.max_attempts else (
-                    f"gave up after {self.max_attempts} attempts"
+                reason = (
+                    "time budget exhausted"
+                    if attempt + 1 < self.max_attempts
+                    else (f"gave up after {self.max_attempts} attempts")
                 )
                 for ticker in retry:
                     answers[ticker].error = f"{answers[ticker].error} ({reason})"
@@ -348,7 +350,8 @@ def flatten_ticker(frame: pd.DataFrame, ticker: str) -> pd.DataFrame | None:
         level = names.index("Ticker") if "Ticker" in names else 1
         if ticker not in columns.get_level_values(level):
             return None
-        return frame.xs(ticker, axis=1, level=level)
+        part: pd.DataFrame = frame.xs(ticker, axis=1, level=level)  # type: ignore[assignment]
+        return part
     return frame
 
 
