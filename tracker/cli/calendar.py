@@ -8,7 +8,6 @@ import typer
 
 from tracker.cli.common import settings_for
 from tracker.errors import UserInputError
-from tracker.impact.calendar import first_affected_session
 
 app = typer.Typer(help="Trading calendar: which session news first affects.", no_args_is_help=True)
 
@@ -33,6 +32,8 @@ def session(
     calendar: str | None = typer.Option(None, help="exchange_calendars code (default: settings)."),
 ) -> None:
     """Print the first session whose close is strictly after TIMESTAMP (event day 0)."""
+    from tracker.impact.calendar import first_affected_session  # exchange_calendars is slow
+
     ts = parse_aware(timestamp)
     name = calendar or settings_for(None).calendar
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import typer
@@ -17,7 +17,7 @@ from tracker.ingest.prices import (
     ingest_intraday_bars,
 )
 from tracker.markets.bars import load_daily_bars
-from tracker.markets.universe import seed_universe
+from tracker.markets.universe import INSTRUMENTS, seed_universe
 from tracker.sources.prices import INTRADAY_INTERVALS, PriceSource
 
 app = typer.Typer(help="Daily and intraday prices: fetch and show.", no_args_is_help=True)
@@ -92,8 +92,6 @@ def fetch(
         price_source = make_source(source, settings)
         with database.session() as session:
             seed_universe(session)
-        from tracker.markets.universe import INSTRUMENTS
-
         wanted = (
             _tickers(tickers) or price_source.available_tickers() or [s.ticker for s in INSTRUMENTS]
         )
@@ -117,7 +115,8 @@ def fetch(
                     wanted if interval else _with_intraday(price_source, wanted, iv),
                     iv,
                     datetime.combine(first, time(), UTC) if first else None,
-                    datetime.combine(last, time(), UTC) if last else None,
+                    # --end is an inclusive date: bars starting before the next midnight UTC
+                    datetime.combine(last + timedelta(days=1), time(), UTC) if last else None,
                     calendar=settings.calendar,
                 )
             )
