@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import db, events, feeds, news
+from tracker.cli import calendar, db, events, feeds, news, prices
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -22,6 +22,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(news.app, name="news")
 app.add_typer(events.app, name="events")
+app.add_typer(prices.app, name="prices")
+app.add_typer(calendar.app, name="calendar")
 
 
 def package_version() -> str:
