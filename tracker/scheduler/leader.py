@@ -103,9 +103,7 @@ class PostgresAdvisoryLock:
     def release(self) -> None:
         if self._connection is not None:
             try:
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
-                )
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
             except Exception as exc:  # closing the session frees it anyway
                 log.warning("leader unlock failed: %s", exc)
         self._drop_connection()

@@ -50,9 +50,7 @@ def poll_feeds(ctx: JobContext) -> JobResult:
     from tracker.ingest import news
 
     if ctx.replay:
-        return counts_of(
-            news.poll_recorded(ctx.db, ctx.settings.require_data_dir(), until=ctx.now)
-        )
+        return counts_of(news.poll_recorded(ctx.db, ctx.settings.require_data_dir(), until=ctx.now))
     return counts_of(news.poll_due_feeds(ctx.db, ctx.settings, now=ctx.now))
 
 
@@ -267,4 +265,3 @@ def pipeline_jobs(settings: Settings, *, replay: bool = False) -> list[JobSpec]:
             ),
         ]
     return jobs
-

@@ -176,4 +176,3 @@ def install_signal_handlers(stop: Any) -> None:
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
-
