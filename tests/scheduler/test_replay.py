@@ -48,8 +48,8 @@ def replay(database, clock) -> list:
 
 
 def test_parse_range_covers_both_end_days() -> None:
-    assert START == datetime(2025, 1, 6, tzinfo=UTC)
-    assert END == datetime(2025, 1, 15, tzinfo=UTC)
+    assert datetime(2025, 1, 6, tzinfo=UTC) == START
+    assert datetime(2025, 1, 15, tzinfo=UTC) == END
     for bad in ("2025-01-15", "2025-02-05..2025-01-15", "2025-13-01..2025-14-01"):
         with pytest.raises(UserInputError, match="--replay"):
             parse_range(bad)
@@ -66,7 +66,8 @@ def test_daily_job_runs_once_per_session_after_its_close_and_failures_do_not_sto
     assert date(2025, 1, 9) not in {AFTER_CLOSE.session_of(run.scheduled_for) for run in daily}
     assert all(run.outcome is Outcome.success for run in daily)
     exploded = [run for run in runs if run.job == "test.explode"]
-    assert exploded and all(run.outcome is Outcome.failed for run in exploded)
+    assert exploded
+    assert all(run.outcome is Outcome.failed for run in exploded)
     with database.session() as session:
         marks = session.scalars(select(Watermark).where(Watermark.name.like("bars:%"))).all()
         failed = session.scalars(select(JobRun).where(JobRun.status == "failed")).all()

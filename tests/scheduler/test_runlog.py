@@ -16,7 +16,8 @@ def test_a_run_can_be_claimed_only_once(database) -> None:
     first = runlog.claim_run(database, "prices.daily", T0, "a:1", T0)
     again = runlog.claim_run(database, "prices.daily", T0, "b:2", T0)
     other_job = runlog.claim_run(database, "news.poll", T0, "b:2", T0)
-    assert first is not None and other_job is not None
+    assert first is not None
+    assert other_job is not None
     assert again is None
     with database.session() as session:
         rows = session.scalars(select(JobRun).where(JobRun.job == "prices.daily")).all()
@@ -56,7 +57,8 @@ def test_a_failure_keeps_its_error_and_leaves_the_watermark(database) -> None:
 def test_a_new_leader_closes_runs_left_open_by_dead_workers(database) -> None:
     dead = runlog.claim_run(database, "prices.daily", T0, "old:1", T0)
     mine = runlog.claim_run(database, "news.poll", T0, "new:2", T0)
-    assert dead is not None and mine is not None
+    assert dead is not None
+    assert mine is not None
     assert runlog.abandon_others(database, "new:2", T0 + timedelta(minutes=5)) == 1
     with database.session() as session:
         status = {run.job: run.status for run in session.scalars(select(JobRun))}

@@ -68,10 +68,12 @@ def test_a_job_that_raises_is_logged_rolled_back_and_does_not_stop_the_next(data
     good = JobSpec("test.window", HOURLY, record_window, timedelta(minutes=5))
     failed = runner.run(bad, T0)
     succeeded = runner.run(good, T0)
-    assert failed.outcome is Outcome.failed and "bad row in the source" in (failed.error or "")
+    assert failed.outcome is Outcome.failed
+    assert "bad row in the source" in (failed.error or "")
     assert succeeded.outcome is Outcome.success
     (run,) = runlog.recent_runs(database, "test.bad")
-    assert run.status == "failed" and "ValueError: bad row in the source" in (run.error or "")
+    assert run.status == "failed"
+    assert "ValueError: bad row in the source" in (run.error or "")
     with database.session() as session:
         assert session.get(Watermark, "half-written") is None
     assert runlog.job_watermark(database, "test.bad") is None

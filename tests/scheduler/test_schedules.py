@@ -35,7 +35,8 @@ def test_after_close_runs_earlier_on_an_early_close() -> None:
     schedule = AfterSessionClose(timedelta(minutes=20))
     black_friday = schedule.next_after(datetime(2025, 11, 28, 5, tzinfo=UTC))
     monday = schedule.next_after(datetime(2025, 12, 1, 5, tzinfo=UTC))
-    assert black_friday is not None and monday is not None
+    assert black_friday is not None
+    assert monday is not None
     assert black_friday == cal.session_close(date(2025, 11, 28)) + timedelta(minutes=20)
     assert black_friday.time() < monday.time()  # 13:00 ET close, not 16:00
     assert schedule.session_of(black_friday) == date(2025, 11, 28)
@@ -56,7 +57,8 @@ def test_latest_and_next_bracket_every_moment(schedule) -> None:
     while moment < datetime(2025, 1, 22, tzinfo=UTC):
         latest = schedule.latest_at_or_before(moment)
         upcoming = schedule.next_after(moment)
-        assert latest is not None and upcoming is not None
+        assert latest is not None
+        assert upcoming is not None
         assert latest <= moment < upcoming
         assert schedule.next_after(latest) == upcoming
         moment += timedelta(minutes=53)
@@ -91,7 +93,7 @@ def test_daily_at_follows_daylight_saving() -> None:
 
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
-        Every(timedelta(minutes=1)).next_after(datetime(2025, 1, 6))  # noqa: DTZ001
+        Every(timedelta(minutes=1)).next_after(datetime(2025, 1, 6))
 
 
 def test_apscheduler_trigger_walks_the_schedule() -> None:
@@ -99,6 +101,7 @@ def test_apscheduler_trigger_walks_the_schedule() -> None:
     trigger = ScheduleTrigger(schedule)
     first = trigger.get_next_fire_time(None, datetime(2025, 1, 8, 22, tzinfo=UTC))
     second = trigger.get_next_fire_time(first, datetime(2025, 1, 8, 22, tzinfo=UTC))
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert schedule.session_of(first) == date(2025, 1, 10)  # skips the 9th
     assert schedule.session_of(second) == date(2025, 1, 13)

@@ -15,7 +15,7 @@ from tracker.scheduler.jobs import JobContext, JobSpec
 from tracker.scheduler.leader import leader_lock_for
 from tracker.scheduler.schedules import DailyAt, Every
 from tracker.scheduler.service import SchedulerService, job_defaults
-from tracker.scheduler.testjobs import test_jobs
+from tracker.scheduler.testjobs import selfcheck_jobs
 
 WAIT_LIMIT = 20.0
 
@@ -46,7 +46,9 @@ def wait_for(condition, database) -> list[JobRun]:
         if condition(current):
             return current
         time.sleep(0.1)
-    raise AssertionError(f"condition not met in {WAIT_LIMIT}s: {[(r.job, r.status) for r in runs(database)]}")
+    raise AssertionError(
+        f"condition not met in {WAIT_LIMIT}s: {[(r.job, r.status) for r in runs(database)]}"
+    )
 
 
 def stop(service: SchedulerService, thread: threading.Thread) -> None:
@@ -60,12 +62,13 @@ def test_defaults_never_silently_drop_work() -> None:
 
 
 def test_a_job_that_raises_is_logged_and_the_others_keep_running(database) -> None:
-    service, thread = start_service(database, test_jobs())
+    service, thread = start_service(database, selfcheck_jobs())
 
     def heartbeat_after_a_failure(current: list[JobRun]) -> bool:
         failed = [r for r in current if r.job == "test.explode" and r.status == "failed"]
         return bool(failed) and any(
-            r.job == "test.heartbeat" and r.status == "success"
+            r.job == "test.heartbeat"
+            and r.status == "success"
             and r.scheduled_for > failed[0].scheduled_for
             for r in current
         )
@@ -87,7 +90,10 @@ def test_on_start_only_jobs_behind_their_watermark_catch_up(database) -> None:
     run_id = runlog.claim_run(database, "test.current", due, "old:1", due)
     assert run_id is not None
     runlog.finish_run(
-        database, run_id, status=runlog.RunStatus.success, finished_at=due,
+        database,
+        run_id,
+        status=runlog.RunStatus.success,
+        finished_at=due,
         advance_watermark=("test.current", due),
     )
 

@@ -22,7 +22,7 @@ from tracker.scheduler.pipeline import pipeline_jobs
 from tracker.scheduler.replay import ReplayDriver, parse_range
 from tracker.scheduler.runner import JobRunner, Outcome, worker_name
 from tracker.scheduler.service import HEARTBEAT_SECONDS, SchedulerService, install_signal_handlers
-from tracker.scheduler.testjobs import test_jobs
+from tracker.scheduler.testjobs import selfcheck_jobs
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class JobSet(StrEnum):
 
 def jobs_for(job_set: JobSet, settings: Settings, *, replay: bool) -> list[JobSpec]:
     if job_set is JobSet.test:
-        return test_jobs()
+        return selfcheck_jobs()
     return pipeline_jobs(settings, replay=replay)
 
 

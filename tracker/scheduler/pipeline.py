@@ -137,9 +137,11 @@ def impact_inputs(db: Database) -> str:
     """A fingerprint of what impacts are computed from; it changes when bars or links land."""
     with db.session() as session:
         bars = session.execute(select(func.count(), func.max(DailyBar.updated_at))).one()
-        events = session.execute(select(func.count(), func.max(Event.id))).one()
+        events = session.execute(
+            select(func.count(), func.max(Event.id), func.max(Event.updated_at))
+        ).one()
         links = session.scalar(select(func.count()).select_from(EventTicker))
-    return f"bars={bars[0]}@{bars[1]};events={events[0]}/{events[1]};links={links}"
+    return f"bars={bars[0]}@{bars[1]};events={events[0]}/{events[1]}@{events[2]};links={links}"
 
 
 def recompute_impacts(ctx: JobContext) -> JobResult:

@@ -31,7 +31,7 @@ def explode(ctx: JobContext) -> JobResult:
     raise RuntimeError(f"test job exploded at {ctx.scheduled_for.isoformat()}")
 
 
-def test_jobs() -> list[JobSpec]:
+def selfcheck_jobs() -> list[JobSpec]:
     return [
         JobSpec("test.heartbeat", Every(HEARTBEAT_EVERY), heartbeat, timedelta(seconds=5)),
         JobSpec("test.explode", Every(timedelta(seconds=2)), explode, timedelta(seconds=5)),
