@@ -15,7 +15,6 @@ from tracker.markets.universe import ensure_instruments
 from tracker.scheduler import runlog
 from tracker.scheduler.jobs import JobContext
 from tracker.scheduler.pipeline import (
-    DAILY_BACKFILL,
     DAILY_BARS_MARGIN,
     daily_window,
     exposed_tickers,
@@ -45,7 +44,7 @@ def test_daily_window_catches_up_every_session_since_the_watermark() -> None:
     ctx = context(None, scheduled_for=scheduled, since=since)
     assert daily_window(ctx) == (date(2025, 1, 9), date(2025, 1, 13))
     first = context(None, scheduled_for=scheduled)
-    assert daily_window(first) == (date(2025, 1, 13) - DAILY_BACKFILL, date(2025, 1, 13))
+    assert daily_window(first) == (None, date(2025, 1, 13))  # each ticker resumes itself
 
 
 def test_job_set_has_explicit_unique_ids_and_replay_sends_no_mail() -> None:

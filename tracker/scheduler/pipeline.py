@@ -35,8 +35,8 @@ IMPACTS_EVERY = timedelta(minutes=5)
 DAILY_BARS_MARGIN = timedelta(minutes=20)  # let the data vendor settle the close
 INTRADAY_EVERY = timedelta(minutes=30)
 INTRADAY_INTERVAL = "1h"
+INTRADAY_BAR = timedelta(hours=1)
 FRESH_EVENTS = timedelta(days=2)
-DAILY_BACKFILL = timedelta(days=400)  # estimation window (IMPACT_SPEC) plus slack
 HOUSEKEEPING_AT = time(4, 30)
 JOB_RUN_RETENTION = timedelta(days=90)
 IMPACT_INPUTS_MARK = "impacts:inputs"
@@ -63,13 +63,17 @@ def link_articles(ctx: JobContext) -> JobResult:
 # --- prices --------------------------------------------------------------------------
 
 
-def price_source(settings: Settings, *, replay: bool, now: datetime) -> Any:
-    """Recorded prices in a replay (revealing nothing that closes after ``now``), else live."""
-    from tracker.sources import prices
-
+def price_source(settings: Settings, *, replay: bool) -> Any:
+    """Recorded prices in a replay, yfinance live. The replay's windows end at the simulated
+    now (daily: the session just closed; intraday: the last complete bar), so nothing later
+    is revealed."""
     if replay:
-        return prices.RecordedPriceSource(settings.require_data_dir())
-    return prices.YFinancePriceSource()
+        from tracker.sources.prices_recorded import RecordedPriceSource
+
+        return RecordedPriceSource(settings.require_data_dir())
+    from tracker.sources.prices_yfinance import YFinancePriceSource
+
+    return YFinancePriceSource()
 
 
 def active_tickers(db: Database) -> list[str]:
@@ -81,12 +85,16 @@ def active_tickers(db: Database) -> list[str]:
         )
 
 
-def daily_window(ctx: JobContext) -> tuple[date, date]:
-    """Sessions to fetch: after the last one fetched (watermark) through the one just closed."""
+def daily_window(ctx: JobContext) -> tuple[date | None, date]:
+    """Sessions to fetch: after the last one fetched (watermark) through the one just closed.
+
+    Without a watermark the start is None: the ingest then resumes each ticker from its own
+    last stored bar (or its default backfill), which is the right catch-up for a new service.
+    """
     schedule = AfterSessionClose(DAILY_BARS_MARGIN, ctx.settings.calendar)
     end = schedule.session_of(ctx.scheduled_for)
     if ctx.since is None:
-        return end - DAILY_BACKFILL, end
+        return None, end
     return schedule.session_of(ctx.since) + timedelta(days=1), end
 
 
@@ -94,7 +102,7 @@ def daily_bars(ctx: JobContext) -> JobResult:
     from tracker.ingest.prices import ingest_daily_bars
 
     start, end = daily_window(ctx)
-    source = price_source(ctx.settings, replay=ctx.replay, now=ctx.now)
+    source = price_source(ctx.settings, replay=ctx.replay)
     return counts_of(
         ingest_daily_bars(
             ctx.db, source, active_tickers(ctx.db), start, end, calendar=ctx.settings.calendar
@@ -123,10 +131,13 @@ def intraday_bars(ctx: JobContext) -> JobResult:
     if not tickers:
         return {"tickers": 0}
     tickers = sorted({*tickers, ctx.settings.benchmark})
-    start = ctx.since - timedelta(hours=1) if ctx.since else ctx.now - timedelta(days=1)
-    source = price_source(ctx.settings, replay=ctx.replay, now=ctx.now)
+    start = ctx.since - INTRADAY_BAR if ctx.since else ctx.now - timedelta(days=1)
+    end = ctx.now - INTRADAY_BAR if ctx.replay else ctx.now  # only complete bars in a replay
+    source = price_source(ctx.settings, replay=ctx.replay)
     return counts_of(
-        ingest_intraday_bars(ctx.db, source, tickers, INTRADAY_INTERVAL, start, ctx.now)
+        ingest_intraday_bars(
+            ctx.db, source, tickers, INTRADAY_INTERVAL, start, end, calendar=ctx.settings.calendar
+        )
     )
 
 
