@@ -88,3 +88,29 @@ def test_catch_up_asks_for_the_latest_missed_instant_only(database) -> None:
     assert runner.due_for_catch_up(spec) is None
     clock.advance(timedelta(hours=5, minutes=10))  # five instants missed while down
     assert runner.due_for_catch_up(spec) == T0 + timedelta(hours=5)
+
+
+def test_counts_come_from_as_counts_mappings_or_integer_attributes() -> None:
+    from dataclasses import dataclass, field
+
+    from tracker.scheduler.jobs import counts_of
+
+    @dataclass
+    class Countable:
+        def as_counts(self) -> dict[str, int]:
+            return {"new": 3}
+
+    @dataclass
+    class Shaped:
+        model: str = "market"
+        rows: list[int] = field(default_factory=lambda: [1, 2])
+        flag: bool = True
+
+        @property
+        def computed(self) -> int:
+            return len(self.rows)
+
+    assert counts_of(Countable()) == {"new": 3}
+    assert counts_of({"bars": 5}) == {"bars": 5}
+    assert counts_of(Shaped()) == {"computed": 2}
+    assert counts_of(None) == {}

@@ -25,10 +25,22 @@ JOB_COLUMNS = [
     "last_status",
     "last_scheduled_for",
     "last_finished_at",
-    "lag_seconds",
+    "lag",
     "next_due",
     "last_error",
 ]
+
+
+def human_lag(seconds: float | None) -> str:
+    """0 when current; otherwise how far the last success trails what was due."""
+    if seconds is None:
+        return "-"
+    minutes = int(seconds // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins}m" if hours else f"{mins}m"
 
 
 @app.callback(invoke_without_command=True)
@@ -50,7 +62,11 @@ def status(
         typer.echo(to_json(report.as_dict()))
         return
     typer.echo("Jobs")
-    typer.echo(render_table(report.jobs, JOB_COLUMNS))
+    typer.echo(
+        render_table(
+            [{**job, "lag": human_lag(job["lag_seconds"])} for job in report.jobs], JOB_COLUMNS
+        )
+    )
     typer.echo("\nFailing feeds")
     typer.echo(
         render_table(report.failing_feeds, ["feed", "failing_since", "error_count", "last_error"])

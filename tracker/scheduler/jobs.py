@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 from tracker.config import Settings
 from tracker.db import Database
@@ -61,13 +61,31 @@ class JobSpec:
             raise ValueError(f"{self.id}: misfire grace must be positive")
 
 
-def counts_of(result: JobResult) -> dict[str, int]:
-    """A job's result as the job-run log's counts."""
+def counts_of(result: object) -> dict[str, int]:
+    """A job's result as the job-run log's counts.
+
+    A report without ``as_counts`` still yields its integer attributes (properties
+    included), so a job never fails after its work is done just because of how its
+    report is shaped.
+    """
     if result is None:
         return {}
     if isinstance(result, Countable):
-        return dict(result.as_counts())
-    return {str(key): int(value) for key, value in result.items()}
+        return {str(key): int(value) for key, value in result.as_counts().items()}
+    if isinstance(result, Mapping):
+        return {str(key): int(value) for key, value in result.items() if _is_count(value)}
+    counts: dict[str, int] = {}
+    for name in dir(type(result)):
+        if name.startswith("_"):
+            continue
+        value = getattr(result, name, None)
+        if _is_count(value):
+            counts[name] = value
+    return counts
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_unique_ids(jobs: list[JobSpec]) -> list[JobSpec]:
