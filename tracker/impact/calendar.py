@@ -39,7 +39,7 @@ def _closes(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Session dates and their UTC close instants as int64 nanoseconds, for searchsorted."""
     closes = _calendar(name).closes
     sessions = np.asarray(closes.index.values, dtype="datetime64[D]")
-    instants = closes.dt.tz_convert("UTC").dt.tz_localize(None).values.astype("datetime64[ns]")
+    instants = closes.dt.tz_convert(None).to_numpy().astype("datetime64[ns]")
     return sessions, instants.astype(np.int64)
 
 
@@ -99,3 +99,24 @@ def sessions_between(
     hi = np.datetime64(_as_date(end), "D")
     chosen = sessions[(sessions >= lo) & (sessions <= hi)]
     return [pd.Timestamp(s).date() for s in chosen]
+
+
+def closes_after(instants: pd.DatetimeIndex, calendar: str = DEFAULT_CALENDAR) -> pd.DatetimeIndex:
+    """For each aware instant, the close of the first session closing strictly after it."""
+    if instants.tz is None:
+        raise ValueError("closes_after needs aware (UTC) instants")
+    _, closes = _closes(calendar)
+    ns = instants.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8
+    pos = np.searchsorted(closes, ns, side="right")
+    if len(pos) and pos.max() >= len(closes):
+        raise ValueError(f"an instant is after the calendar end {CALENDAR_END}")
+    return pd.DatetimeIndex(closes[pos].astype("datetime64[ns]")).tz_localize("UTC")
+
+
+def session_open(d: date | str | pd.Timestamp, calendar: str = DEFAULT_CALENDAR) -> datetime:
+    """The session's open as an aware UTC datetime."""
+    if not is_session(d, calendar):
+        raise ValueError(f"{_as_date(d)} is not a {calendar} session")
+    opened = _calendar(calendar).session_open(pd.Timestamp(_as_date(d)))
+    result: datetime = pd.Timestamp(opened).tz_convert("UTC").to_pydatetime()
+    return result
