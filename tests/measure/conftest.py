@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tracker.config import Settings, load_settings
 from tracker.db import Database
 from tracker.db.models import Basket, Event, EventTheme, EventTicker, Theme, ThemeBasket
-from tracker.markets.universe import ensure_instruments
+from tracker.markets.universe import ensure_instruments, seed_universe
 
 from .recorded import load_recorded_prices
 
@@ -106,3 +106,11 @@ def priced_database(database: Database, data_dir: Path) -> Database:
 @pytest.fixture
 def january(priced_database: Database) -> Events:
     return add_january_events(priced_database)
+
+
+@pytest.fixture
+def unpriced_january(database: Database) -> Events:
+    """The events and the default universe, without any price (for the error paths)."""
+    with database.session() as session:
+        seed_universe(session)
+    return add_january_events(database)

@@ -99,7 +99,8 @@ def test_day0_comes_from_the_exchange_calendar_and_is_stored(
     with priced_database.session() as session:
         r1 = session.get(Event, january.r1)
         rebound = session.get(Event, january.rebound)
-        assert r1 is not None and rebound is not None
+        assert r1 is not None
+        assert rebound is not None
         assert r1.day0 == date(2025, 1, 21)  # released on MLK Day, a holiday
         assert rebound.day0 == date(2025, 1, 28)
     rebound_nvda = firm_rows(priced_database, january.rebound)[("NVDA", 0, 0)]
