@@ -117,7 +117,7 @@ def peer_comparison(peer_python: str) -> None:
     # the peer cannot handle gaps: keep pairs whose whole estimation+event span is complete
     pairs = []
     for _, day0 in EVENTS:
-        pos = returns.index.get_loc(pd.Timestamp(day0))
+        pos = int(returns.index.searchsorted(pd.Timestamp(day0)))
         span = returns.iloc[pos - 250 : pos + 6]
         pairs += [(t, day0) for t in TICKERS if span[[t, "SPY"]].notna().all().all()]
     params = StudyParameters(event_windows=(WINDOW,))

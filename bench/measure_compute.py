@@ -18,7 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from measure.recorded import PRICE_TICKERS, SELLOFF_TICKERS, add_event, load_recorded_prices
+from measure.recorded import (  # type: ignore[import-not-found]  # the tests' loader
+    PRICE_TICKERS,
+    SELLOFF_TICKERS,
+    add_event,
+    load_recorded_prices,
+)
 
 from tracker.config import load_settings
 from tracker.db import Database, migrate

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import calendar, db, events, feeds, impact, news, prices, run, status
+from tracker.cli import calendar, db, demo, events, feeds, impact, news, prices, run, status
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(calendar.app, name="calendar")
 app.add_typer(run.app, name="run")
 app.add_typer(status.app, name="status")
 app.add_typer(impact.app, name="impact")
+app.command(name="demo")(demo.demo)
 
 
 def package_version() -> str:
