@@ -99,6 +99,7 @@ class LinkReport:
     entity_links: int = 0
     events_created: int = 0
     events_updated: int = 0
+    events_merged: int = 0  # stored events folded into another one by the merge pass
     attached_to_curated: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -293,9 +294,18 @@ def _cluster_and_store(
             event = session.get_one(Event, key)
             report.events_updated += 1
         events[key] = event
+    for key, cluster in clusters.items():
+        for gone in sorted(k for k in cluster.absorbed if k > 0):
+            _fold_event(session, gone, events[key])
+            report.events_merged += 1
     for a in assignments:
         event = events[a.cluster_key]
-        reason = "started the event" if a.created else f"similarity {a.score:.2f}"
+        if a.created:
+            reason = "started the event"
+        elif a.merged:
+            reason = f"similarity {a.score:.2f}; its story merged into this event"
+        else:
+            reason = f"similarity {a.score:.2f}"
         session.add(
             EventArticle(event_id=event.id, article_id=a.doc_key, relevance=a.score, reason=reason)
         )
@@ -311,6 +321,25 @@ def _cluster_and_store(
             session, event, clusters[key], infos, vectoriser
         ):
             report.attached_to_curated += 1
+    for parent_id in sorted({e.parent_id for e in events.values() if e.parent_id is not None}):
+        refresh_curated_counts(session, parent_id)
+
+
+def _fold_event(session: Session, gone_id: int, survivor: Event) -> None:
+    """A stored event merged into ``survivor``: its articles move over, the event is deleted
+    (its entity/theme/ticker links and impacts go with it: ON DELETE CASCADE); the survivor
+    keeps its slug and takes over the curated parent if it had none."""
+    gone = session.get_one(Event, gone_id)
+    session.execute(
+        update(EventArticle).where(EventArticle.event_id == gone_id).values(event_id=survivor.id)
+    )
+    if survivor.parent_id is None and gone.parent_id is not None:
+        survivor.parent_id = gone.parent_id
+    parent_id = gone.parent_id
+    session.delete(gone)
+    session.flush()
+    if parent_id is not None:
+        refresh_curated_counts(session, parent_id)
 
 
 def _refresh_event(
@@ -489,6 +518,24 @@ def _attach_to_curated(
         return False
     event.parent_id = best[1]
     return True
+
+
+def refresh_curated_counts(session: Session, curated_id: int) -> None:
+    """A curated event's article and source counts: those of the detected events attached
+    to it (stored, so listing needs no aggregation; called on every attach, detach, merge)."""
+    session.flush()
+    event = session.get(Event, curated_id)
+    if event is None or event.origin != "curated":
+        return
+    children = select(Event.id).where(Event.parent_id == curated_id)
+    articles, sources = session.execute(
+        select(func.count(func.distinct(Article.id)), func.count(func.distinct(Article.feed_id)))
+        .join(EventArticle, EventArticle.article_id == Article.id)
+        .where(EventArticle.event_id.in_(children))
+    ).one()
+    event.article_count = int(articles or 0)
+    event.source_count = int(sources or 0)
+    session.flush()
 
 
 def load_curated_events(db: Database, path: Path | None = None) -> int:
