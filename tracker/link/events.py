@@ -14,13 +14,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tracker.db import Database
+from tracker.impact.calendar import sessions_between
 from tracker.db.models import (
     Article,
     ArticleEntity,
@@ -412,7 +413,11 @@ def _refresh_event(
                     min(1.0, weight[slug] / total),
                     f"exposure: {name} named in {count} {plural}",
                 )
-    hits = event_themes(themes, [(f"{m.doc.title}\n{m.doc.text}", m.doc.entities) for m in members])
+    hits = event_themes(
+        themes,
+        [(f"{m.doc.title}\n{m.doc.text}", m.doc.entities) for m in members],
+        [m.doc.title for m in members],
+    )
     by_slug = {t.slug: t for t in themes}
     theme_ids = dict(session.execute(select(Theme.slug, Theme.id)).all())
     for hit in hits:
@@ -421,7 +426,7 @@ def _refresh_event(
             EventTheme(
                 event_id=event.id,
                 theme_id=theme_ids[hit.slug],
-                reason=f"{hit.triggered} of {hit.total} articles",
+                reason=f"{hit.triggered} of {hit.total} articles; cues: {', '.join(hit.cues)}",
             )
         )
         for basket_slug, why in spec.baskets:
@@ -434,7 +439,7 @@ def _refresh_event(
                 add_reason(
                     instrument_id,
                     round(0.5 * hit.triggered / hit.total, 4),
-                    f"theme: {spec.name} ({why})",
+                    f"theme: {spec.name} ({why}; cues: {', '.join(hit.cues)})",
                 )
     for instrument_id, (rel, reasons) in sorted(tickers.items()):
         session.add(
@@ -463,6 +468,14 @@ def _event_kind(docs: Sequence[Doc]) -> str:
     return kind if count >= 0.3 * len(docs) else "news"
 
 
+def adjacent_sessions(a: date | None, b: date | None) -> bool:
+    """Same day 0, or day 0s one trading session apart (Friday and Monday are adjacent)."""
+    if a is None or b is None:
+        return False
+    lo, hi = sorted((a, b))
+    return len(sessions_between(lo, hi)) <= 2
+
+
 def _attach_to_curated(
     session: Session,
     event: Event,
@@ -470,7 +483,12 @@ def _attach_to_curated(
     infos: dict[int, _ArticleInfo],
     vectoriser: Vectoriser,
 ) -> bool:
-    """Attach a new detected event to the curated event of the same happening, if one fits."""
+    """Attach a new detected event to the curated event of the same happening, if one fits.
+
+    All three must hold, so that one shared name ("DeepSeek") on a busy week is not enough:
+    the same or an adjacent day 0, a shared entity, and text similarity of the curated title
+    and description with the event's articles of at least ``ATTACH_THRESHOLD``.
+    """
     start = event.first_reported_at + ATTACH_WINDOW[0]
     end = event.first_reported_at + ATTACH_WINDOW[1]
     candidates = session.scalars(
@@ -482,6 +500,7 @@ def _attach_to_curated(
         )
         .order_by(Event.id)
     ).all()
+    candidates = [c for c in candidates if adjacent_sessions(c.day0, event.day0)]
     if not candidates:
         return False
     event_entities = set(cluster.entities)
@@ -499,8 +518,7 @@ def _attach_to_curated(
                 .where(EventEntity.event_id == curated.id)
             )
         )
-        shared = slugs & event_entities
-        if not shared:
+        if not slugs & event_entities:
             continue
         doc = Doc(
             -curated.id,
@@ -511,9 +529,8 @@ def _attach_to_curated(
         )
         vec = vectoriser.vector(doc)
         cosine = sum(w * centroid.get(t, 0.0) for t, w in vec.items()) / norm
-        score = cosine + 0.1 * len(shared) / len(slugs | event_entities)
-        if score >= ATTACH_THRESHOLD and (best is None or score > best[0]):
-            best = (score, curated.id)
+        if cosine >= ATTACH_THRESHOLD and (best is None or cosine > best[0]):
+            best = (cosine, curated.id)
     if best is None:
         return False
     event.parent_id = best[1]
