@@ -296,7 +296,6 @@ class Cluster:
         self.first_at = min(self.first_at, doc.at)
         self.last_at = max(self.last_at, doc.at)
 
-
     def absorb(self, other: Cluster) -> None:
         """Merge ``other`` into this cluster (centroid, entities, span, members)."""
         self.norm_sq += other.norm_sq + 2.0 * _dot(self.vector, other.vector)
@@ -564,9 +563,7 @@ def merge_clusters(
         a, b = clusters[lo], clusters[hi]
         survivor, gone = _survivor(a, b)
         survivor.absorb(gone)
-        if gone.follows is not None and survivor.follows is None and gone.first_at >= (
-            survivor.first_at
-        ):
+        if gone.follows is not None and survivor.follows is None:
             survivor.follows = gone.follows
         del clusters[gone.key]
         merged[gone.key] = survivor.key

@@ -21,7 +21,6 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tracker.db import Database
-from tracker.impact.calendar import sessions_between
 from tracker.db.models import (
     Article,
     ArticleEntity,
@@ -37,6 +36,7 @@ from tracker.db.models import (
     Instrument,
     Theme,
 )
+from tracker.impact.calendar import sessions_between
 from tracker.link.cluster import (
     Cluster,
     ClusterParams,
