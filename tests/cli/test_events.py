@@ -83,3 +83,52 @@ def test_load_and_link(tmp_path: Path) -> None:
     linked = run("link", "--db", url)
     assert linked.returncode == 0
     assert "linked 0 articles" in linked.stdout
+
+
+def test_attach_and_detach_update_the_curated_counts(tmp_path: Path) -> None:
+    """A synthetic article (not recorded data) linked, then attached/detached by hand."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from tracker.db import Database
+    from tracker.db.models import Article, Event, Feed
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+    assert run("add", "--title", "Curated", "--at", "2025-03-03", "--db", url).returncode == 0
+    db = Database.connect(url)
+    at = datetime(2025, 1, 27, 14, tzinfo=UTC)
+    with db.session() as session:
+        feed = Feed(url="https://example.invalid/feed", name="synthetic")
+        session.add(feed)
+        session.flush()
+        session.add(
+            Article(
+                feed_id=feed.id,
+                guid="a",
+                dedupe_key="a",
+                canonical_url="https://example.invalid/a",
+                title="Nvidia shares plunge as DeepSeek AI model rattles chip investors",
+                summary_text="",
+                published_at=at,
+                first_seen_at=at,
+                content_hash="a",
+            )
+        )
+    assert run("link", "--db", url).returncode == 0
+
+    def counts() -> tuple[int, int]:
+        with db.session() as session:
+            curated = session.scalars(select(Event).where(Event.origin == "curated")).one()
+            return curated.article_count, curated.source_count
+
+    with db.session() as session:
+        detected = session.scalars(select(Event.id).where(Event.origin == "detected")).one()
+        curated_id = session.scalars(select(Event.id).where(Event.origin == "curated")).one()
+    assert counts() == (0, 0)
+    assert run("attach", str(detected), str(curated_id), "--db", url).returncode == 0
+    assert counts() == (1, 1)
+    assert run("detach", str(detected), "--db", url).returncode == 0
+    assert counts() == (0, 0)
+    db.dispose()

@@ -7,6 +7,10 @@ corpus is linked by the real pipeline into a throw-away SQLite database; the lab
 * entity linking: entities found in each labelled title vs the hand labels (micro P/R);
 * clustering: purity (share of labelled articles whose event's majority label is theirs) and
   inverse purity (share whose label's majority event is theirs: low = fragmented stories).
+
+Held-out check: the labelled happenings are split in two halves (``split_of``: alternating in
+name order, DeepSeek stories and the others each split evenly). Clustering parameters were tuned
+looking at half "A" only; half "B" is the held-out check, and both are reported.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class Scores:
     purity: float
     inverse_purity: float
     events_for_deepseek: int
+    deepseek_happenings: int
+    by_split: dict[str, tuple[float, float]]  # split -> (purity, inverse purity)
     link_ids: dict[str, int]
     event_of: dict[str, int | None]
 
@@ -65,6 +71,15 @@ def purity(pairs: list[tuple[object, object]]) -> float:
     for group, cls in pairs:
         groups[group][cls] += 1
     return sum(c.most_common(1)[0][1] for c in groups.values()) / max(len(pairs), 1)
+
+
+def split_of(labels: list[dict[str, object]]) -> dict[str, str]:
+    """Happening -> "A" (tuning half) or "B" (held-out half), alternating in name order."""
+    names = sorted({str(a["event"]) for a in labels})
+    ordered = sorted(names, key=lambda n: (not n.startswith("deepseek-"), n))
+    stories = [n for n in ordered if not n.startswith("single-")]
+    singles = [n for n in ordered if n.startswith("single-")]
+    return {n: "AB"[i % 2] for group in (stories, singles) for i, n in enumerate(group)}
 
 
 def evaluate(data_dir: Path, database_url: str) -> Scores:
@@ -95,6 +110,14 @@ def evaluate(data_dir: Path, database_url: str) -> Scores:
         for label in labels
         if str(label["event"]).startswith("deepseek-") and event_of[str(label["link"])] is not None
     }
+    halves = split_of(labels)
+    by_split = {}
+    for half in ("A", "B"):
+        chosen = [p for p, a in zip(pairs, labels, strict=True) if halves[str(a["event"])] == half]
+        by_split[half] = (
+            round(purity(chosen), 3),
+            round(purity([(c, g) for g, c in chosen]), 3),
+        )
     return Scores(
         labelled=len(labels),
         entity_precision=round(precision, 3),
@@ -102,6 +125,10 @@ def evaluate(data_dir: Path, database_url: str) -> Scores:
         purity=round(purity(pairs), 3),
         inverse_purity=round(purity([(c, g) for g, c in pairs]), 3),
         events_for_deepseek=len(deepseek_events),
+        deepseek_happenings=len(
+            {str(a["event"]) for a in labels if str(a["event"]).startswith("deepseek-")}
+        ),
+        by_split=by_split,
         link_ids=link_ids,
         event_of=event_of,
     )
@@ -116,7 +143,13 @@ def main() -> None:
     print(f"entity recall (title):    {scores.entity_recall}")
     print(f"cluster purity:           {scores.purity}")
     print(f"cluster inverse purity:   {scores.inverse_purity}")
-    print(f"events holding the labelled DeepSeek stories: {scores.events_for_deepseek}")
+    print(
+        f"events holding the labelled DeepSeek stories: {scores.events_for_deepseek}"
+        f" (for {scores.deepseek_happenings} labelled DeepSeek happenings)"
+    )
+    for half, (pur, inv) in sorted(scores.by_split.items()):
+        role = "tuning" if half == "A" else "held out"
+        print(f"half {half} ({role}): purity {pur}, inverse purity {inv}")
 
 
 if __name__ == "__main__":

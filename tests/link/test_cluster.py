@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from tracker.link.cluster import Doc, cluster_documents, tokens
+from tracker.link.cluster import ClusterParams, Doc, cluster_documents, tokens
 
 T0 = datetime(2025, 1, 27, 8, tzinfo=UTC)
 
@@ -76,3 +77,53 @@ def test_title_repeated_thousands_of_times_is_one_cluster_per_window() -> None:
 def test_tokens_drop_urls_stopwords_and_plurals() -> None:
     assert tokens("The chips of https://example.com/x and GPUs") == ["chip", "gpus"]
     assert tokens("") == []
+
+
+def test_merge_pass_joins_clusters_of_one_story_and_not_others() -> None:
+    docs = docs_of(SELLOFF, T0, 0, frozenset({"nvidia"})) + docs_of(ROCKET, T0, 10, frozenset())
+    alone = ClusterParams(join_threshold=2.0, merge_threshold=9.0)  # every doc on its own
+    assignments, _ = cluster_documents(docs, params=alone)
+    assert len(groups(assignments)) == 5
+    merged, clusters = cluster_documents(docs, params=replace(alone, merge_threshold=0.28))
+    assert groups(merged) == [{0, 1, 2}, {10, 11}]
+    assert all(a.merged for a in merged if a.doc_key in {1, 2, 11})
+    survivor = next(c for c in clusters.values() if 0 in c.members)
+    assert len(survivor.absorbed) == 2
+    assert survivor.first_at == T0
+
+
+def test_merge_pass_respects_the_time_window() -> None:
+    docs = docs_of(SELLOFF[:1], T0, 0, frozenset()) + docs_of(
+        SELLOFF[1:2], T0 + timedelta(days=6), 1, frozenset()
+    )
+    assignments, _ = cluster_documents(docs, params=ClusterParams(merge_threshold=0.0))
+    assert len(groups(assignments)) == 2
+
+
+def test_merge_pass_keeps_the_stored_cluster_and_leaves_untouched_ones() -> None:
+    params = ClusterParams(join_threshold=2.0)
+    old = [
+        (42, docs_of(SELLOFF[:1], T0, 0, frozenset())),
+        (43, docs_of(ROCKET[:1], T0, 5, frozenset())),
+    ]
+    new = docs_of(SELLOFF[1:2], T0 + timedelta(hours=2), 7, frozenset())
+    assignments, clusters = cluster_documents(new, seeds=old, params=params)
+    assert [(a.cluster_key, a.merged) for a in assignments] == [(42, True)]
+    assert set(clusters) == {42}
+    assert clusters[42].absorbed
+    assert clusters[42].absorbed[0] < 0
+    # two stored clusters are never merged by a run that adds nothing to either
+    rocket = docs_of(ROCKET[1:], T0 + timedelta(days=30), 9, frozenset())
+    again, clusters = cluster_documents(
+        rocket, seeds=[(42, old[0][1]), (44, docs_of(SELLOFF[1:2], T0, 1, frozenset()))]
+    )
+    assert {a.cluster_key for a in again} == set(clusters)
+    assert 42 not in clusters
+
+
+def test_merge_is_deterministic_whatever_the_input_order() -> None:
+    docs = docs_of(SELLOFF + ROCKET, T0, 0, frozenset({"nvidia"}))
+    params = ClusterParams(join_threshold=2.0)
+    first, _ = cluster_documents(docs, params=params)
+    second, _ = cluster_documents(list(reversed(docs)), params=params)
+    assert first == second

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from tests.link.corpus import insert_corpus, read_corpus
 from tests.link.evaluate import evaluate, load_labels
 from tracker.db.models import Article, ArticleEntity, Event, EventArticle, Feed
+from tracker.link.cluster import ClusterParams
 from tracker.link.events import event_tickers, link_new_articles, load_curated_events
 
 WINDOW = (datetime(2025, 1, 26, tzinfo=UTC), datetime(2025, 1, 29, tzinfo=UTC))
@@ -183,7 +185,89 @@ def test_quality_on_the_hand_labels(data_dir: Path, tmp_path: Path) -> None:
     scores = evaluate(data_dir, f"sqlite:///{tmp_path / 'eval.db'}")
     assert scores.entity_precision >= 0.9
     assert scores.entity_recall >= 0.9
-    assert scores.purity >= 0.85
+    # floors at the figures of the merge pass (was purity 0.917, inverse 0.75, 18 events)
+    assert scores.purity >= 0.87
+    assert scores.inverse_purity >= 0.84
+    held_out_purity, held_out_inverse = scores.by_split["B"]
+    assert held_out_purity >= 0.87
+    assert held_out_inverse >= 0.82
     # the DeepSeek story is a few events, neither one blob nor one event per article
     deepseek_labels = {a["event"] for a in load_labels() if str(a["event"]).startswith("deepseek-")}
-    assert len(deepseek_labels) <= scores.events_for_deepseek <= 3 * len(deepseek_labels)
+    assert len(deepseek_labels) <= scores.events_for_deepseek <= 12
+
+
+def _synthetic(database, rows: list[tuple[str, str, datetime]]) -> list[int]:
+    """Synthetic articles (not recorded data), one feed per title so source counts differ."""
+    ids = []
+    with database.session() as session:
+        for title, text, at in rows:
+            url = f"https://example.invalid/feed-{hashlib.sha256(title.encode()).hexdigest()[:8]}"
+            feed = session.scalars(select(Feed).where(Feed.url == url)).one_or_none()
+            if feed is None:
+                feed = Feed(url=url, name="synthetic")
+                session.add(feed)
+                session.flush()
+            article = _article(feed.id, f"{title}-{at.isoformat()}", title, text, at)
+            session.add(article)
+            session.flush()
+            ids.append(article.id)
+    return ids
+
+
+MON = datetime(2025, 1, 27, 14, tzinfo=UTC)
+STORY = [
+    "Nvidia shares plunge as DeepSeek cheap AI model rattles chip investors",
+    "DeepSeek cheap AI model rattles investors, Nvidia chip shares plunge",
+    "Investors dump Nvidia chip shares after DeepSeek cheap AI model",
+]
+
+
+def test_a_later_run_merges_stored_events_and_keeps_the_first_slug(database) -> None:
+    apart = ClusterParams(join_threshold=2.0, merge_threshold=9.0)
+    _synthetic(database, [(STORY[0], "", MON), (STORY[1], "", MON + timedelta(hours=1))])
+    first = link_new_articles(database, params=apart)
+    assert first.events_created == 2
+    with database.session() as session:
+        slugs = dict(session.execute(select(Event.id, Event.slug)).all())
+    _synthetic(database, [(STORY[2], "", MON + timedelta(hours=2))])
+    second = link_new_articles(database, params=replace(apart, merge_threshold=0.28))
+    assert second.events_merged == 1
+    with database.session() as session:
+        events = session.scalars(select(Event).where(Event.origin == "detected")).all()
+        assert len(events) == 1
+        event = events[0]
+        assert event.slug == slugs[min(slugs)]  # the first reported event survives, same slug
+        assert (
+            event.article_count
+            == 3
+            == session.scalar(select(func.count()).where(EventArticle.event_id == event.id))
+        )
+        assert event.source_count == 3
+        assert event.first_reported_at == MON
+
+
+def test_attach_needs_an_adjacent_day0_and_counts_the_curated_event(
+    database, tmp_path: Path
+) -> None:
+    timeline = tmp_path / "timeline.csv"
+    timeline.write_text(
+        "date,time_utc,title,kind,entities,tickers,source\n"
+        f"2025-01-29,14:00,{STORY[0]},market,DeepSeek;Nvidia,NVDA,\n"
+        "2025-01-28,14:00,Nvidia shares plunge on DeepSeek,market,DeepSeek;Nvidia,NVDA,\n",
+        encoding="utf-8",
+    )
+    assert load_curated_events(database, timeline) == 2
+    _synthetic(database, [(STORY[0], "", MON), (STORY[1], "", MON + timedelta(hours=1))])
+    report = link_new_articles(database)
+    assert report.attached_to_curated == 1
+    with database.session() as session:
+        detected = session.scalars(select(Event).where(Event.origin == "detected")).one()
+        parent = session.get_one(Event, detected.parent_id)
+        # Wednesday's identical title is two sessions after Monday's day 0: not the same event
+        assert parent.day0 is not None
+        assert parent.day0.isoformat() == "2025-01-28"
+        assert (parent.article_count, parent.source_count) == (2, 2)
+        other = session.scalars(
+            select(Event).where(Event.origin == "curated", Event.id != parent.id)
+        ).one()
+        assert other.article_count == 0

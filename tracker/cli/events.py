@@ -20,7 +20,12 @@ from tracker.link.curated import (
     parse_timestamp,
     set_event_tickers,
 )
-from tracker.link.events import event_tickers, link_new_articles, load_curated_events
+from tracker.link.events import (
+    event_tickers,
+    link_new_articles,
+    load_curated_events,
+    refresh_curated_counts,
+)
 
 app = typer.Typer(
     help="Events: link news into events, list them, curate them.", no_args_is_help=True
@@ -232,7 +237,10 @@ def attach_command(detected: str, curated: str, db: DbOption = None) -> None:
         child, parent = _find(session, detected), _find(session, curated)
         if child.origin != "detected" or parent.origin != "curated":
             raise UserInputError("attach a detected event to a curated one")
+        previous = child.parent_id
         child.parent_id = parent.id
+        for curated_id in sorted({parent.id, previous or parent.id}):
+            refresh_curated_counts(session, curated_id)
         typer.echo(f"attached event {child.id} to {parent.id}")
 
 
@@ -242,7 +250,9 @@ def detach_command(detected: str, db: DbOption = None) -> None:
     _, database = open_database(db)
     with database.session() as session:
         child = _find(session, detected)
-        child.parent_id = None
+        previous, child.parent_id = child.parent_id, None
+        if previous is not None:
+            refresh_curated_counts(session, previous)
         typer.echo(f"detached event {child.id}")
 
 

@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
@@ -36,6 +36,7 @@ from tracker.db.models import (
     Instrument,
     Theme,
 )
+from tracker.impact.calendar import sessions_between
 from tracker.link.cluster import (
     Cluster,
     ClusterParams,
@@ -99,6 +100,7 @@ class LinkReport:
     entity_links: int = 0
     events_created: int = 0
     events_updated: int = 0
+    events_merged: int = 0  # stored events folded into another one by the merge pass
     attached_to_curated: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -298,9 +300,18 @@ def _cluster_and_store(
             event = session.get_one(Event, key)
             report.events_updated += 1
         events[key] = event
+    for key, cluster in clusters.items():
+        for gone in sorted(k for k in cluster.absorbed if k > 0):
+            _fold_event(session, gone, events[key])
+            report.events_merged += 1
     for a in assignments:
         event = events[a.cluster_key]
-        reason = "started the event" if a.created else f"similarity {a.score:.2f}"
+        if a.created:
+            reason = "started the event"
+        elif a.merged:
+            reason = f"similarity {a.score:.2f}; its story merged into this event"
+        else:
+            reason = f"similarity {a.score:.2f}"
         session.add(
             EventArticle(event_id=event.id, article_id=a.doc_key, relevance=a.score, reason=reason)
         )
@@ -316,6 +327,25 @@ def _cluster_and_store(
             session, event, clusters[key], infos, vectoriser
         ):
             report.attached_to_curated += 1
+    for parent_id in sorted({e.parent_id for e in events.values() if e.parent_id is not None}):
+        refresh_curated_counts(session, parent_id)
+
+
+def _fold_event(session: Session, gone_id: int, survivor: Event) -> None:
+    """A stored event merged into ``survivor``: its articles move over, the event is deleted
+    (its entity/theme/ticker links and impacts go with it: ON DELETE CASCADE); the survivor
+    keeps its slug and takes over the curated parent if it had none."""
+    gone = session.get_one(Event, gone_id)
+    session.execute(
+        update(EventArticle).where(EventArticle.event_id == gone_id).values(event_id=survivor.id)
+    )
+    if survivor.parent_id is None and gone.parent_id is not None:
+        survivor.parent_id = gone.parent_id
+    parent_id = gone.parent_id
+    session.delete(gone)
+    session.flush()
+    if parent_id is not None:
+        refresh_curated_counts(session, parent_id)
 
 
 def _refresh_event(
@@ -388,7 +418,11 @@ def _refresh_event(
                     min(1.0, weight[slug] / total),
                     f"exposure: {name} named in {count} {plural}",
                 )
-    hits = event_themes(themes, [(f"{m.doc.title}\n{m.doc.text}", m.doc.entities) for m in members])
+    hits = event_themes(
+        themes,
+        [(f"{m.doc.title}\n{m.doc.text}", m.doc.entities) for m in members],
+        [m.doc.title for m in members],
+    )
     by_slug = {t.slug: t for t in themes}
     theme_ids = dict(session.execute(select(Theme.slug, Theme.id)).all())
     for hit in hits:
@@ -397,7 +431,7 @@ def _refresh_event(
             EventTheme(
                 event_id=event.id,
                 theme_id=theme_ids[hit.slug],
-                reason=f"{hit.triggered} of {hit.total} articles",
+                reason=f"{hit.triggered} of {hit.total} articles; cues: {', '.join(hit.cues)}",
             )
         )
         for basket_slug, why in spec.baskets:
@@ -410,7 +444,7 @@ def _refresh_event(
                 add_reason(
                     instrument_id,
                     round(0.5 * hit.triggered / hit.total, 4),
-                    f"theme: {spec.name} ({why})",
+                    f"theme: {spec.name} ({why}; cues: {', '.join(hit.cues)})",
                 )
     for instrument_id, (rel, reasons) in sorted(tickers.items()):
         session.add(
@@ -439,6 +473,14 @@ def _event_kind(docs: Sequence[Doc]) -> str:
     return kind if count >= 0.3 * len(docs) else "news"
 
 
+def adjacent_sessions(a: date | None, b: date | None) -> bool:
+    """Same day 0, or day 0s one trading session apart (Friday and Monday are adjacent)."""
+    if a is None or b is None:
+        return False
+    lo, hi = sorted((a, b))
+    return len(sessions_between(lo, hi)) <= 2
+
+
 def _attach_to_curated(
     session: Session,
     event: Event,
@@ -446,7 +488,12 @@ def _attach_to_curated(
     infos: dict[int, _ArticleInfo],
     vectoriser: Vectoriser,
 ) -> bool:
-    """Attach a new detected event to the curated event of the same happening, if one fits."""
+    """Attach a new detected event to the curated event of the same happening, if one fits.
+
+    All three must hold, so that one shared name ("DeepSeek") on a busy week is not enough:
+    the same or an adjacent day 0, a shared entity, and text similarity of the curated title
+    and description with the event's articles of at least ``ATTACH_THRESHOLD``.
+    """
     start = event.first_reported_at + ATTACH_WINDOW[0]
     end = event.first_reported_at + ATTACH_WINDOW[1]
     candidates = session.scalars(
@@ -458,6 +505,7 @@ def _attach_to_curated(
         )
         .order_by(Event.id)
     ).all()
+    candidates = [c for c in candidates if adjacent_sessions(c.day0, event.day0)]
     if not candidates:
         return False
     event_entities = set(cluster.entities)
@@ -475,8 +523,7 @@ def _attach_to_curated(
                 .where(EventEntity.event_id == curated.id)
             )
         )
-        shared = slugs & event_entities
-        if not shared:
+        if not slugs & event_entities:
             continue
         doc = Doc(
             -curated.id,
@@ -487,13 +534,30 @@ def _attach_to_curated(
         )
         vec = vectoriser.vector(doc)
         cosine = sum(w * centroid.get(t, 0.0) for t, w in vec.items()) / norm
-        score = cosine + 0.1 * len(shared) / len(slugs | event_entities)
-        if score >= ATTACH_THRESHOLD and (best is None or score > best[0]):
-            best = (score, curated.id)
+        if cosine >= ATTACH_THRESHOLD and (best is None or cosine > best[0]):
+            best = (cosine, curated.id)
     if best is None:
         return False
     event.parent_id = best[1]
     return True
+
+
+def refresh_curated_counts(session: Session, curated_id: int) -> None:
+    """A curated event's article and source counts: those of the detected events attached
+    to it (stored, so listing needs no aggregation; called on every attach, detach, merge)."""
+    session.flush()
+    event = session.get(Event, curated_id)
+    if event is None or event.origin != "curated":
+        return
+    children = select(Event.id).where(Event.parent_id == curated_id)
+    articles, sources = session.execute(
+        select(func.count(func.distinct(Article.id)), func.count(func.distinct(Article.feed_id)))
+        .join(EventArticle, EventArticle.article_id == Article.id)
+        .where(EventArticle.event_id.in_(children))
+    ).one()
+    event.article_count = int(articles or 0)
+    event.source_count = int(sources or 0)
+    session.flush()
 
 
 def load_curated_events(db: Database, path: Path | None = None) -> int:

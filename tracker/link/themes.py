@@ -3,13 +3,15 @@
 A theme is a rule of thumb an analyst would state ("cheaper AI -> fewer chips and less power"),
 kept as data (tracker/link/data/themes.yaml) so it can be read and argued with. Detection is
 deliberately simple and explainable: an article triggers a theme when it names one of the
-theme's entities and uses one of its keywords; an event has a theme when enough of its
-articles trigger it.
+theme's entities and uses the theme's cue words (one in its title, or two different ones in its
+text: a summary mentioning "cost" once is not a story about cheap AI); an event has a theme
+when enough of its articles trigger it, and the reason names the cues that matched.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -35,13 +37,23 @@ class ThemeSpec:
     also_requires: re.Pattern[str] | None
     baskets: tuple[tuple[str, str], ...]  # (basket slug, reason)
 
-    def triggered_by(self, text: str, entity_slugs: Iterable[str]) -> bool:
-        """Does one article (its text and entity slugs) trigger this theme?"""
+    def cues(self, text: str, entity_slugs: Iterable[str], title: str = "") -> list[str]:
+        """The cue words by which one article triggers this theme (empty: it does not).
+
+        ``text`` is the whole article text (title included); a cue in ``title`` suffices,
+        otherwise the text needs two different cues."""
         if self.entities and not self.entities.intersection(entity_slugs):
-            return False
+            return []
         if self.also_requires is not None and not self.also_requires.search(text):
-            return False
-        return self.keywords.search(text) is not None
+            return []
+        found = sorted({m.group().casefold() for m in self.keywords.finditer(text)})
+        if title and self.keywords.search(title):
+            return found
+        return found if len(found) >= 2 else []
+
+    def triggered_by(self, text: str, entity_slugs: Iterable[str], title: str = "") -> bool:
+        """Does one article (its text and entity slugs) trigger this theme?"""
+        return bool(self.cues(text, entity_slugs, title))
 
 
 def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str]:
@@ -86,18 +98,30 @@ class ThemeHit:
     slug: str
     triggered: int
     total: int
+    cues: tuple[str, ...] = ()  # the most used cue words, for the reason
 
 
 def event_themes(
-    themes: Sequence[ThemeSpec], articles: Sequence[tuple[str, frozenset[str]]]
+    themes: Sequence[ThemeSpec],
+    articles: Sequence[tuple[str, frozenset[str]]],
+    titles: Sequence[str] | None = None,
 ) -> list[ThemeHit]:
-    """The themes of an event from its articles' (text, entity slugs), strongest first."""
+    """The themes of an event from its articles' (text, entity slugs), strongest first;
+    ``titles`` (one per article) lets a single cue in a title trigger."""
     total = len(articles)
+    heads = list(titles) if titles is not None else [""] * total
     hits = []
     for theme in themes:
-        triggered = sum(1 for text, slugs in articles if theme.triggered_by(text, slugs))
+        triggered = 0
+        used: Counter[str] = Counter()
+        for (text, slugs), title in zip(articles, heads, strict=True):
+            cues = theme.cues(text, slugs, title)
+            if cues:
+                triggered += 1
+                used.update(cues)
         if triggered and triggered >= MIN_SHARE * total:
-            hits.append(ThemeHit(theme.slug, triggered, total))
+            top = tuple(c for c, _ in sorted(used.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+            hits.append(ThemeHit(theme.slug, triggered, total, top))
     return sorted(hits, key=lambda h: (-h.triggered, h.slug))
 
 
