@@ -2,7 +2,9 @@
 
 Dates, titles and source URLs are facts, so the product ships them
 (tracker/link/data/timeline.csv, columns ``date,time_utc,title,kind,entities,tickers,source``
-and optionally ``fact``). Any CSV of that shape loads the same way, idempotently by slug.
+and optionally ``fact`` and ``themes``). Any CSV of that shape loads the same way,
+idempotently by slug. ``themes`` (theme slugs, ``;``-separated) exposes the event's theme
+baskets, each ticker with the theme's reason, exactly as detected events get them.
 A date without a time is taken as 00:00 UTC of that date, so its day 0 is that date's session
 (or the next one when the market was shut).
 """
@@ -21,10 +23,20 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from tracker.db.models import Basket, BasketMember, Event, EventEntity, EventTicker, Instrument
+from tracker.db.models import (
+    Basket,
+    BasketMember,
+    Event,
+    EventEntity,
+    EventTheme,
+    EventTicker,
+    Instrument,
+    Theme,
+)
 from tracker.errors import NotFoundError, UserInputError
 from tracker.impact.calendar import first_affected_session
 from tracker.link.entities import Matcher
+from tracker.link.themes import ThemeSpec, seed_themes, shipped_themes
 from tracker.markets.universe import ensure_instruments, seed_universe
 
 REQUIRED_COLUMNS = ("date", "title")
@@ -58,6 +70,7 @@ class CuratedRow:
     other_tickers: tuple[str, ...]
     fact: str
     sources: str
+    themes: tuple[str, ...] = ()
 
     @property
     def reference_url(self) -> str | None:
@@ -114,6 +127,9 @@ def parse_timeline(text: str, where: str) -> list[CuratedRow]:
                 other_tickers=tuple(t for t in tickers if not US_TICKER.match(t)),
                 fact=(raw.get("fact") or "").strip(),
                 sources=(raw.get("source") or "").strip(),
+                themes=tuple(
+                    t.strip() for t in re.split(r"[;,]", raw.get("themes") or "") if t.strip()
+                ),
             )
         )
     return rows
@@ -171,21 +187,58 @@ def _set_curated_links(
 ) -> None:
     session.execute(delete(EventEntity).where(EventEntity.event_id == event.id))
     session.execute(delete(EventTicker).where(EventTicker.event_id == event.id))
+    session.execute(delete(EventTheme).where(EventTheme.event_id == event.id))
     for found in matcher.match(row.title, row.entities_text.replace(";", ",")):
         if found.slug in entity_ids:
             session.add(
                 EventEntity(event_id=event.id, entity_id=entity_ids[found.slug], relevance=1.0)
             )
     ids = ensure_instruments(session, list(row.tickers)) if row.tickers else {}
-    for ticker in row.tickers:
+    reasons: dict[int, tuple[float, list[str]]] = {
+        ids[ticker]: (1.0, ["curated timeline"]) for ticker in row.tickers
+    }
+    for theme_id, spec in _curated_themes(session, row):
+        session.add(EventTheme(event_id=event.id, theme_id=theme_id, reason="curated timeline"))
+        for basket_slug, why in spec.baskets:
+            for instrument_id in _basket_member_ids(session, basket_slug):
+                relevance, texts = reasons.get(instrument_id, (0.5, []))
+                reasons[instrument_id] = (relevance, [*texts, f"theme: {spec.name} ({why})"])
+    for instrument_id, (relevance, texts) in sorted(reasons.items()):
         session.add(
             EventTicker(
                 event_id=event.id,
-                instrument_id=ids[ticker],
-                relevance=1.0,
-                reason="curated timeline",
+                instrument_id=instrument_id,
+                relevance=relevance,
+                reason="; ".join(texts),
             )
         )
+
+
+def _curated_themes(session: Session, row: CuratedRow) -> list[tuple[int, ThemeSpec]]:
+    """The row's themes as (stored id, spec); an unknown slug is the user's error."""
+    if not row.themes:
+        return []
+    specs = {spec.slug: spec for spec in shipped_themes()}
+    ids = {row.slug: row.id for row in session.execute(select(Theme.slug, Theme.id))}
+    if not specs.keys() <= ids.keys():
+        ids = seed_themes(session, list(specs.values()))
+    unknown = [slug for slug in row.themes if slug not in specs]
+    if unknown:
+        raise UserInputError(
+            f"curated event {row.title!r}: unknown theme {unknown[0]!r}; "
+            f"expected one of {', '.join(sorted(specs))}"
+        )
+    return [(ids[slug], specs[slug]) for slug in row.themes]
+
+
+def _basket_member_ids(session: Session, slug: str) -> list[int]:
+    return sorted(
+        session.scalars(
+            select(BasketMember.instrument_id)
+            .join(Basket, Basket.id == BasketMember.basket_id)
+            .where(Basket.slug == slug)
+        )
+    )
 
 
 def basket_tickers(session: Session, slug: str) -> list[str]:
