@@ -34,33 +34,32 @@ def test_date_range_is_inclusive_utc_days(database: Database, world: World) -> N
     assert names(world, found) == ["c", "deal", "b"]
 
 
-@pytest.mark.parametrize(
-    ("criteria", "expected"),
-    [
-        ({"kind": "model_release"}, {"a", "c", "d", "later"}),
-        ({"kind": "MODEL_RELEASE"}, {"a", "c", "d", "later"}),
-        ({"origin": "curated"}, {"c"}),
-        ({"entity": "deepseek-r1"}, {"a", "d"}),
-        ({"entity": "NVIDIA"}, {"b"}),
-        ({"ticker": "ceg"}, {"c"}),
-        ({"basket": "ai_power"}, {"a", "deal", "c"}),
-        ({"min_abs_car": 0.05}, {"a", "c"}),
-        ({"min_abs_car": 0.05, "ticker": "NVDA"}, {"a"}),
-        ({"min_abs_car": 0.05, "window": (0, 5)}, {"a", "later"}),
-        ({"significant": True}, {"a", "c", "deal"}),
-        ({"significant": True, "alpha": 0.01}, {"c"}),
-        ({"text": "cheap model"}, {"a", "c", "d", "later"}),
-        ({"text": '"model B"'}, {"c"}),
-        ({"text": "chea*"}, {"a", "c", "d", "later"}),
-        ({"text": "gigawatts"}, {"a", "c"}),  # only in the articles' summaries
-        ({"text": "cheap gigawatts"}, set()),  # AND across event and article text is not a match
-        ({"kind": "model_release", "entity": "deepseek", "start": date(2024, 6, 1)}, {"d"}),
-    ],
-)
-def test_each_filter_selects_exactly_the_matching_events(
-    database: Database, world: World, criteria: dict[str, object], expected: set[str]
-) -> None:
-    assert set(names(world, run(database, **criteria))) == expected
+FILTER_CASES: list[tuple[dict[str, object], set[str]]] = [
+    ({"kind": "model_release"}, {"a", "c", "d", "later"}),
+    ({"kind": "MODEL_RELEASE"}, {"a", "c", "d", "later"}),
+    ({"origin": "curated"}, {"c"}),
+    ({"entity": "deepseek-r1"}, {"a", "d"}),
+    ({"entity": "NVIDIA"}, {"b"}),
+    ({"ticker": "ceg"}, {"c"}),
+    ({"basket": "ai_power"}, {"a", "deal", "c"}),
+    ({"min_abs_car": 0.05}, {"a", "c"}),
+    ({"min_abs_car": 0.05, "ticker": "NVDA"}, {"a"}),
+    ({"min_abs_car": 0.05, "window": (0, 5)}, {"a", "later"}),
+    ({"significant": True}, {"a", "c", "deal"}),
+    ({"significant": True, "alpha": 0.01}, {"c"}),
+    ({"text": "cheap model"}, {"a", "c", "d", "later"}),
+    ({"text": '"model B"'}, {"c"}),
+    ({"text": "chea*"}, {"a", "c", "d", "later"}),
+    ({"text": "gigawatts"}, {"a", "c"}),  # only in the articles' summaries
+    ({"text": "cheap gigawatts"}, set()),  # AND across event and article text is not a match
+    ({"kind": "model_release", "entity": "deepseek", "start": date(2024, 6, 1)}, {"d"}),
+]
+
+
+def test_each_filter_selects_exactly_the_matching_events(database: Database, world: World) -> None:
+    """One seeded world for every case (seeding per case is what makes tests slow)."""
+    for criteria, expected in FILTER_CASES:
+        assert set(names(world, run(database, **criteria))) == expected, criteria
 
 
 def test_sort_by_impact_orders_by_largest_abs_car_and_reports_it(
@@ -82,14 +81,26 @@ def test_sort_by_impact_matches_a_brute_force_ranking(database: Database) -> Non
         session.add_all(tickers)
         session.flush()
         for number in range(150):
-            event = Event(slug=f"synthetic-{number}", title=f"Synthetic {number}",
-                          first_reported_at=at("2024-01-02"))
+            event = Event(
+                slug=f"synthetic-{number}",
+                title=f"Synthetic {number}",
+                first_reported_at=at("2024-01-02"),
+            )
             session.add(event)
             session.flush()
             for instrument in tickers:
-                session.add(FirmImpact(event_id=event.id, instrument_id=instrument.id,
-                                       model="market", window_start=0, window_end=1, status="ok",
-                                       car=round(rng.gauss(0, 0.05), 6), input_fingerprint="x"))
+                session.add(
+                    FirmImpact(
+                        event_id=event.id,
+                        instrument_id=instrument.id,
+                        model="market",
+                        window_start=0,
+                        window_end=1,
+                        status="ok",
+                        car=round(rng.gauss(0, 0.05), 6),
+                        input_fingerprint="x",
+                    )
+                )
         session.flush()
         rows = session.execute(select(FirmImpact.event_id, FirmImpact.car)).all()
     best: dict[int, float] = {}
@@ -101,34 +112,31 @@ def test_sort_by_impact_matches_a_brute_force_ranking(database: Database) -> Non
     assert [event.max_abs_car for event in found] == [best[i] for i in expected]
 
 
-@pytest.mark.parametrize(
-    ("criteria", "message"),
-    [
-        ({"start": date(2024, 2, 1), "end": date(2024, 1, 1)}, "--from"),
-        ({"min_abs_car": -1.0}, "--min-abs-car"),
-        ({"limit": 0}, "--limit"),
-        ({"sort": "size"}, "--sort"),
-        ({"origin": "guessed"}, "--origin"),
-        ({"window": (3, 1)}, "--window"),
-        ({"alpha": 1.5}, "--alpha"),
-    ],
-)
-def test_invalid_criteria_name_the_option(
-    database: Database, criteria: dict[str, object], message: str
-) -> None:
-    with pytest.raises(UserInputError, match=message):
-        run(database, **criteria)
+INVALID_CASES: list[tuple[dict[str, object], str]] = [
+    ({"start": date(2024, 2, 1), "end": date(2024, 1, 1)}, "--from"),
+    ({"min_abs_car": -1.0}, "--min-abs-car"),
+    ({"limit": 0}, "--limit"),
+    ({"sort": "size"}, "--sort"),
+    ({"origin": "guessed"}, "--origin"),
+    ({"window": (3, 1)}, "--window"),
+    ({"alpha": 1.5}, "--alpha"),
+]
 
 
-@pytest.mark.parametrize(
-    ("criteria", "word"),
-    [({"ticker": "NOPE"}, "ticker"), ({"entity": "nobody"}, "entity"), ({"basket": "x"}, "basket")],
-)
-def test_unknown_names_are_not_found(
-    database: Database, world: World, criteria: dict[str, object], word: str
-) -> None:
-    with pytest.raises(NotFoundError, match=word):
-        run(database, **criteria)
+def test_invalid_criteria_name_the_option(database: Database) -> None:
+    for criteria, message in INVALID_CASES:
+        with pytest.raises(UserInputError, match=message):
+            run(database, **criteria)
+
+
+def test_unknown_names_are_not_found(database: Database, world: World) -> None:
+    for criteria, word in [
+        ({"ticker": "NOPE"}, "ticker"),
+        ({"entity": "nobody"}, "entity"),
+        ({"basket": "x"}, "basket"),
+    ]:
+        with pytest.raises(NotFoundError, match=word):
+            run(database, **criteria)
 
 
 def test_frame_has_fixed_columns_even_when_empty(database: Database, world: World) -> None:
