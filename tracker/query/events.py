@@ -14,7 +14,7 @@ from typing import Literal
 
 import pandas as pd
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tracker.db.models import (
     BasketMember,
@@ -134,20 +134,23 @@ class _Scope:
     empty: bool = False
 
 
-def _impact_conditions(session: Session, flt: EventFilter) -> list[ColumnElement[bool]]:
+def _impact_conditions(
+    session: Session, flt: EventFilter, impact: type[FirmImpact] = FirmImpact
+) -> list[ColumnElement[bool]]:
+    """Which stored results count: model, window, and the ticker or basket filtered on."""
     conditions: list[ColumnElement[bool]] = [
-        FirmImpact.model == flt.model,
-        FirmImpact.window_start == flt.window[0],
-        FirmImpact.window_end == flt.window[1],
-        FirmImpact.car.is_not(None),
+        impact.model == flt.model,
+        impact.window_start == flt.window[0],
+        impact.window_end == flt.window[1],
+        impact.car.is_not(None),
     ]
     if flt.ticker:
-        conditions.append(FirmImpact.instrument_id == find_instrument(session, flt.ticker).id)
+        conditions.append(impact.instrument_id == find_instrument(session, flt.ticker).id)
     elif flt.basket:
         members = select(BasketMember.instrument_id).where(
             BasketMember.basket_id == find_basket(session, flt.basket).id
         )
-        conditions.append(FirmImpact.instrument_id.in_(members))
+        conditions.append(impact.instrument_id.in_(members))
     return conditions
 
 
@@ -201,14 +204,14 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
             )
         )
     if flt.min_abs_car is not None or flt.significant:
-        measured = [FirmImpact.event_id == Event.id, *impacts]
+        # an alias: the impact sort joins FirmImpact itself around this condition
+        other = aliased(FirmImpact)
+        measured = [other.event_id == Event.id, *_impact_conditions(session, flt, other)]
         if flt.min_abs_car is not None:
-            measured.append(
-                or_(FirmImpact.car >= flt.min_abs_car, FirmImpact.car <= -flt.min_abs_car)
-            )
+            measured.append(or_(other.car >= flt.min_abs_car, other.car <= -flt.min_abs_car))
         if flt.significant:
-            measured.append(FirmImpact.car_p < flt.alpha)
-        conditions.append(select(FirmImpact.id).where(*measured).exists())
+            measured.append(other.car_p < flt.alpha)
+        conditions.append(select(other.id).where(*measured).correlate(Event).exists())
     return _Scope(conditions, impacts)
 
 

@@ -10,8 +10,10 @@ tokens ever reach the database, and always as bound parameters, so quotes, ``*``
 - PostgreSQL: ``to_tsvector('english', ...)`` expressions with GIN indexes; each term
   becomes ``phraseto_tsquery`` (or ``to_tsquery`` with ``:*`` for a prefix), ANDed.
 
-PostgreSQL's ``english`` configuration drops stop words, so the SQLite side drops the same
-list; a text with no searchable word matches nothing on both. Stemmers differ slightly
+PostgreSQL's ``english`` configuration drops stop words, so a word that is a stop word on
+its own is dropped on both sides (inside a phrase it is kept: "meet the man" is a phrase of
+three words on SQLite and ``meet <2> man`` on PostgreSQL); a text with no searchable word
+matches nothing on both. Stemmers differ slightly
 (porter vs snowball), which can change which rare inflections match.
 """
 
@@ -50,14 +52,15 @@ class SearchTerm:
 
 
 def parse_search_text(text: str) -> list[SearchTerm]:
-    """Terms of ``text``: quoted phrases, words, ``word*`` prefixes; stop words dropped."""
+    """Terms of ``text``: quoted phrases, words, ``word*`` prefixes; lone stop words dropped."""
     terms: list[SearchTerm] = []
     for match in _TERM.finditer(text):
         phrase, word = match.group(1), match.group(2)
         raw = phrase if phrase is not None else word
         prefix = word is not None and word.endswith("*")
-        tokens = tuple(token for token in _TOKEN.findall(raw.lower()) if token not in STOP_WORDS)
-        if tokens:
+        tokens = tuple(_TOKEN.findall(raw.lower()))
+        # a stop word alone is dropped; inside a phrase it keeps the words' distance
+        if any(token not in STOP_WORDS for token in tokens):
             terms.append(SearchTerm(tokens, prefix))
     return terms
 

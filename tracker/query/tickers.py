@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.config import get_settings
@@ -89,24 +89,28 @@ class TickerMoves:
         )
 
 
-def market_adjusted_returns(session: Session, instrument: Instrument) -> pd.Series[float]:
-    """R_it - R_mt from stored adjusted closes, against the configured benchmark."""
-    benchmark = get_settings().benchmark
+def _closes(session: Session, instrument_id: int) -> pd.Series[float]:
     rows = session.execute(
-        select(Instrument.ticker, DailyBar.date, DailyBar.adj_close, DailyBar.close)
-        .join(Instrument, Instrument.id == DailyBar.instrument_id)
-        .where(Instrument.ticker.in_([instrument.ticker, benchmark]))
+        select(DailyBar.date, func.coalesce(DailyBar.adj_close, DailyBar.close))
+        .where(DailyBar.instrument_id == instrument_id)
         .order_by(DailyBar.date)
     ).all()
-    if not rows:
+    return pd.Series([row[1] for row in rows], index=[row[0] for row in rows], dtype=float)
+
+
+def market_adjusted_returns(session: Session, instrument: Instrument) -> pd.Series[float]:
+    """R_it - R_mt from stored adjusted closes, against the configured benchmark."""
+    benchmark = session.scalars(
+        select(Instrument).where(Instrument.ticker == get_settings().benchmark)
+    ).first()
+    if benchmark is None:
         return pd.Series(dtype=float)
-    frame = pd.DataFrame(rows, columns=["ticker", "date", "adj_close", "close"])
-    frame["price"] = frame["adj_close"].fillna(frame["close"])
-    prices = frame.pivot(index="date", columns="ticker", values="price")
-    if instrument.ticker not in prices or benchmark not in prices:
+    own, market = _closes(session, instrument.id), _closes(session, benchmark.id)
+    common = own.index.intersection(market.index)
+    if len(common) < 2:
         return pd.Series(dtype=float)
-    returns = prices.pct_change(fill_method=None)
-    return (returns[instrument.ticker] - returns[benchmark]).dropna()
+    returns = own[common].pct_change() - market[common].pct_change()
+    return returns.iloc[1:]
 
 
 def _event_moves(
