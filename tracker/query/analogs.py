@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import Event, EventTheme, EventTicker, FirmImpact, GroupImpact, Instrument
@@ -110,12 +110,10 @@ class Analogs:
         return to_frame(self.rows, field_names(AnalogRow))
 
 
-def _cluster_ids(event: Event) -> ColumnElement[bool]:
-    """The event itself, its parent and its siblings/children are not analogs of it."""
-    own = [Event.id == event.id, Event.parent_id == event.id]
-    if event.parent_id is not None:
-        own += [Event.id == event.parent_id, Event.parent_id == event.parent_id]
-    return or_(*own)
+def _outside_cluster(event: Event) -> ColumnElement[bool]:
+    """Not the event itself, its parent, nor another child of the same root (NULL-safe)."""
+    root = event.parent_id if event.parent_id is not None else event.id
+    return and_(Event.id.not_in({event.id, root}), func.coalesce(Event.parent_id, 0) != root)
 
 
 def find_analogs(
@@ -151,7 +149,7 @@ def find_analogs(
     conditions = [
         likeness[match],
         Event.first_reported_at < event.first_reported_at,
-        ~_cluster_ids(event),
+        _outside_cluster(event),
     ]
 
     target_kind: Literal["ticker", "basket"]
