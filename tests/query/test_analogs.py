@@ -19,7 +19,7 @@ def test_analogs_for_a_ticker_same_kind_or_theme_strictly_earlier(
         analogs = find_analogs(session, "synthetic-d")  # NVDA, its top ticker; CAR[0,+5]
         by_kind = find_analogs(session, "synthetic-d", ticker="NVDA", match="kind")
         by_theme = find_analogs(session, world.events["d"], match="theme")
-    ids = {name: event_id for name, event_id in world.events.items()}
+    ids = dict(world.events.items())
     # "later" is after d; "b" shares neither kind nor theme; "b" has no [0,+5] result anyway
     assert [row.event_id for row in analogs.rows] == [ids["c"], ids["deal"], ids["a"]]
     assert analogs.target == "NVDA"
