@@ -15,19 +15,15 @@ import typer
 from sqlalchemy.orm import Session
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database, to_json
-from tracker.query import (
-    ANALOG_WINDOW,
-    DEFAULT_ALPHA,
-    DEFAULT_MODEL,
-    DEFAULT_WINDOW,
-    EventFilter,
-    as_record,
-    find_analogs,
-    parse_day,
-    parse_window,
-    search_events,
-    ticker_moves,
-)
+
+# tracker.query (pandas, numpy) is imported inside the commands, so that every other
+# ``tracker`` command starts without it. These defaults mirror tracker.query's
+# (tests/cli/test_query.py checks they agree).
+DEFAULT_MODEL = "market"
+DEFAULT_WINDOW = "0,1"
+ANALOG_WINDOW = "0,5"
+DEFAULT_ALPHA = 0.05
+
 
 app = typer.Typer(
     help="Historical queries over events, articles and impacts.", no_args_is_help=True
@@ -48,10 +44,6 @@ def _session(db: str | None) -> Iterator[Session]:
             yield session
     finally:
         database.dispose()
-
-
-def _window_text(window: tuple[int, int]) -> str:
-    return f"{window[0]},{window[1]}"
 
 
 def _for_table(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,9 +76,7 @@ def events_command(
     min_abs_car: Annotated[
         float | None, typer.Option("--min-abs-car", help="Minimum |CAR| as a fraction (0.05).")
     ] = None,
-    window: Annotated[str, typer.Option(help="Event window a,b in trading days.")] = _window_text(
-        DEFAULT_WINDOW
-    ),
+    window: Annotated[str, typer.Option(help="Event window a,b in trading days.")] = DEFAULT_WINDOW,
     significant: Annotated[bool, typer.Option("--significant", help="CAR p < alpha.")] = False,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = DEFAULT_ALPHA,
     model: Annotated[str, typer.Option(help="Expected-return model.")] = DEFAULT_MODEL,
@@ -96,6 +86,8 @@ def events_command(
     db: DbOption = None,
 ) -> None:
     """Events matching every given filter."""
+    from tracker.query import EventFilter, as_record, parse_day, parse_window, search_events
+
     flt = EventFilter(
         text=text,
         start=parse_day(from_, "--from") if from_ is not None else None,
@@ -140,6 +132,8 @@ def ticker_command(
     db: DbOption = None,
 ) -> None:
     """A ticker's largest abnormal moves with their events, and large moves with no event."""
+    from tracker.query import as_record, ticker_moves
+
     with _session(db) as session:
         result = ticker_moves(session, ticker, top=top, model=model)
     moves: list[dict[str, Any]] = [
@@ -186,15 +180,15 @@ def analogs_command(
     event: Annotated[str, typer.Argument(help="Event id or slug.")],
     ticker: Annotated[str | None, typer.Option(help="Reaction of this ticker.")] = None,
     basket: Annotated[str | None, typer.Option(help="Reaction of this basket (CAAR).")] = None,
-    window: Annotated[str, typer.Option(help="Event window a,b in trading days.")] = _window_text(
-        ANALOG_WINDOW
-    ),
+    window: Annotated[str, typer.Option(help="Event window a,b in trading days.")] = ANALOG_WINDOW,
     match: Annotated[str, typer.Option(help="kind, theme or any.")] = "any",
     model: Annotated[str, typer.Option(help="Expected-return model.")] = DEFAULT_MODEL,
     output: FormatOption = OutputFormat.table,
     db: DbOption = None,
 ) -> None:
     """Earlier events of the same kind or theme and the distribution of their CARs."""
+    from tracker.query import as_record, find_analogs, parse_window
+
     with _session(db) as session:
         result = find_analogs(
             session,
