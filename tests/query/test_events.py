@@ -146,3 +146,16 @@ def test_frame_has_fixed_columns_even_when_empty(database: Database, world: Worl
     assert list(full["id"]) == [world.events["b"]]
     assert list(empty.columns) == list(full.columns)
     assert empty.empty
+
+
+def test_text_filters_agree_whichever_search_strategy_is_chosen(
+    database: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Common texts walk events and check each; rare ones collect matches: same answers."""
+    from tracker.query import search
+
+    text_cases = [(c, e) for c, e in FILTER_CASES if "text" in c]
+    monkeypatch.setattr(search, "COMMON_MATCH_THRESHOLD", 1)
+    for criteria, expected in text_cases:
+        assert set(names(world, run(database, **criteria))) == expected, criteria
+    assert names(world, run(database, text="cheap", sort="impact")) == ["c", "a"]

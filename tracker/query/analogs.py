@@ -179,36 +179,58 @@ def find_analogs(
         )
         impact_table = FirmImpact  # type: ignore[assignment]
 
+    # measured analogs through the impact's (target, model, window) index; the others
+    # are only counted
     query = (
-        select(Event, value, p_value, same_kind, shared_theme)
-        .outerjoin(impact_table, join)
-        .where(*conditions)
+        select(
+            Event.id,
+            Event.slug,
+            Event.title,
+            Event.kind,
+            Event.first_reported_at,
+            Event.day0,
+            value,
+            p_value,
+            same_kind,
+            shared_theme,
+        )
+        .join(impact_table, join)
+        .where(*conditions, value.is_not(None))
         .order_by(Event.first_reported_at.desc(), Event.id.desc())
     )
     if limit is not None:
         query = query.limit(limit)
     rows: list[AnalogRow] = []
-    unmeasured = 0
-    for analog, car, p_raw, is_same_kind, has_theme in session.execute(query):
-        if car is None:
-            unmeasured += 1
-            continue
+    for (
+        analog_id,
+        slug,
+        title,
+        kind,
+        reported,
+        day0,
+        car,
+        p_raw,
+        is_kind,
+        has_theme,
+    ) in session.execute(query):
         # a group impact keeps its p-values among its statistics
         p = p_raw.get("p_value") if isinstance(p_raw, dict) else p_raw
         rows.append(
             AnalogRow(
-                event_id=analog.id,
-                slug=analog.slug,
-                title=analog.title,
-                kind=analog.kind,
-                first_reported_at=analog.first_reported_at,
-                day0=analog.day0,
-                same_kind=bool(is_same_kind),
+                event_id=analog_id,
+                slug=slug,
+                title=title,
+                kind=kind,
+                first_reported_at=reported,
+                day0=day0,
+                same_kind=bool(is_kind),
                 shared_theme=bool(has_theme),
                 car=float(car),
                 p_value=float(p) if isinstance(p, int | float) else None,
             )
         )
+    candidates = session.scalar(select(func.count()).select_from(Event).where(*conditions)) or 0
+    unmeasured = 0 if limit is not None else max(candidates - len(rows), 0)
     return Analogs(
         event_id=event.id,
         event_slug=event.slug,

@@ -42,7 +42,13 @@ from tracker.query.common import (
     find_instrument,
     to_frame,
 )
-from tracker.query.search import matching_article_ids, matching_event_ids, parse_search_text
+from tracker.query.search import (
+    event_matches,
+    is_common,
+    matching_article_ids,
+    matching_event_ids,
+    parse_search_text,
+)
 
 SortKey = Literal["time", "impact"]
 ORIGINS = ("curated", "detected")
@@ -161,12 +167,15 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
         terms = parse_search_text(flt.text)
         if not terms:  # nothing searchable (only punctuation or stop words): nothing matches
             return _Scope([], impacts, empty=True)
-        in_articles = select(EventArticle.event_id).where(
-            EventArticle.article_id.in_(matching_article_ids(backend, terms))
-        )
-        conditions.append(
-            or_(Event.id.in_(matching_event_ids(backend, terms)), Event.id.in_(in_articles))
-        )
+        if is_common(session, terms):  # walk events newest-first, check each one's text
+            conditions.append(event_matches(backend, terms))
+        else:  # collect the few matches through the full-text index
+            in_articles = select(EventArticle.event_id).where(
+                EventArticle.article_id.in_(matching_article_ids(backend, terms))
+            )
+            conditions.append(
+                or_(Event.id.in_(matching_event_ids(backend, terms)), Event.id.in_(in_articles))
+            )
     if flt.start:
         conditions.append(Event.first_reported_at >= day_start(flt.start))
     if flt.end:
@@ -191,18 +200,23 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
             )
         )
     if flt.basket:
+        # correlated (EXISTS), not IN: a basket touches a large share of events, so walking
+        # events in order and probing each is cheaper than collecting them all
         basket = find_basket(session, flt.basket)
         members = select(BasketMember.instrument_id).where(BasketMember.basket_id == basket.id)
-        conditions.append(
-            or_(
-                Event.id.in_(
-                    select(EventTicker.event_id).where(EventTicker.instrument_id.in_(members))
-                ),
-                Event.id.in_(
-                    select(GroupImpact.event_id).where(GroupImpact.basket_id == basket.id)
-                ),
-            )
+        linked = (
+            select(EventTicker.event_id)
+            .where(EventTicker.event_id == Event.id, EventTicker.instrument_id.in_(members))
+            .correlate(Event)
+            .exists()
         )
+        grouped = (
+            select(GroupImpact.id)
+            .where(GroupImpact.event_id == Event.id, GroupImpact.basket_id == basket.id)
+            .correlate(Event)
+            .exists()
+        )
+        conditions.append(or_(linked, grouped))
     if flt.min_abs_car is not None or flt.significant:
         # an alias: the impact sort joins FirmImpact itself around this condition
         other = aliased(FirmImpact)

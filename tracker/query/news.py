@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session
 
 from tracker.db.models import Article, EventArticle, Feed
 from tracker.errors import UserInputError
-from tracker.query.search import matching_article_ids, parse_search_text
+from tracker.query.search import (
+    article_matches,
+    is_common,
+    matching_article_ids,
+    parse_search_text,
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,10 @@ def latest_headlines(
         if not terms:
             return []
         backend = session.get_bind().dialect.name
-        query = query.where(Article.id.in_(matching_article_ids(backend, terms)))
+        if is_common(session, terms):  # newest first, checking each article
+            query = query.where(article_matches(backend, terms, Article.id))
+        else:
+            query = query.where(Article.id.in_(matching_article_ids(backend, terms)))
     return [
         Headline(
             article.id,

@@ -23,10 +23,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, literal_column, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
-from tracker.db.models import Article, Event
+from tracker.db.models import Article, Event, EventArticle
 
 # PostgreSQL's english.stop (the Snowball list), so both backends ignore the same words.
 _STOP_WORDS_TEXT = """i me my myself we our ours ourselves you your yours yourself yourselves he
@@ -125,3 +137,68 @@ def matching_event_ids(backend: str, terms: list[SearchTerm]) -> Select[Any]:
 def matching_article_ids(backend: str, terms: list[SearchTerm]) -> Select[Any]:
     """Ids of articles whose title or summary match every term."""
     return _matching_ids(backend, "articles", terms)
+
+
+COMMON_MATCH_THRESHOLD = 2000
+"""Above this many matching articles a text is "common": walking events newest-first and
+checking each one is then cheaper than collecting every match (see ``is_common``)."""
+
+
+def is_common(session: Session, terms: list[SearchTerm]) -> bool:
+    """Whether the articles matching ``terms`` reach the threshold (counted with a cap)."""
+    backend = session.get_bind().dialect.name
+    capped = matching_article_ids(backend, terms).limit(COMMON_MATCH_THRESHOLD).subquery()
+    count = session.scalar(select(func.count()).select_from(capped)) or 0
+    return count >= COMMON_MATCH_THRESHOLD
+
+
+def article_matches(backend: str, terms: list[SearchTerm], article_id: Any) -> ColumnElement[bool]:
+    """A condition on one article (``article_id`` a column of the outer query)."""
+    if backend == "sqlite":
+        fts = table("articles_fts", column("rowid"))
+        return (
+            select(literal(1))
+            .select_from(fts)
+            .where(
+                literal_column("articles_fts").op("MATCH")(literal(fts5_query(terms))),
+                fts.c.rowid == article_id,
+            )
+            .exists()
+        )
+    return literal_column(_PG_DOCUMENTS["articles"].text).op("@@")(_pg_tsquery(terms))
+
+
+def event_matches(backend: str, terms: list[SearchTerm]) -> ColumnElement[bool]:
+    """A correlated condition on ``events``: its own text or one of its articles matches."""
+    if backend == "sqlite":
+        fts = table("events_fts", column("rowid"))
+        own: ColumnElement[bool] = (
+            select(literal(1))
+            .select_from(fts)
+            .where(
+                literal_column("events_fts").op("MATCH")(literal(fts5_query(terms))),
+                fts.c.rowid == Event.id,
+            )
+            .exists()
+        )
+        linked = (
+            select(literal(1))
+            .select_from(EventArticle)
+            .where(
+                EventArticle.event_id == Event.id,
+                article_matches(backend, terms, EventArticle.article_id),
+            )
+            .correlate(Event)
+            .exists()
+        )
+        return or_(own, linked)
+    own = literal_column(_PG_DOCUMENTS["events"].text).op("@@")(_pg_tsquery(terms))
+    linked = (
+        select(literal(1))
+        .select_from(EventArticle)
+        .join(Article, Article.id == EventArticle.article_id)
+        .where(EventArticle.event_id == Event.id, article_matches(backend, terms, Article.id))
+        .correlate(Event)
+        .exists()
+    )
+    return or_(own, linked)
