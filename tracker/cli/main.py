@@ -9,7 +9,20 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import calendar, db, demo, events, feeds, impact, news, prices, run, status
+from tracker.cli import (
+    calendar,
+    db,
+    demo,
+    events,
+    feeds,
+    impact,
+    news,
+    prices,
+    query,
+    query_impact,
+    run,
+    status,
+)
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -28,6 +41,8 @@ app.add_typer(run.app, name="run")
 app.add_typer(status.app, name="status")
 app.add_typer(impact.app, name="impact")
 app.command(name="demo")(demo.demo)
+app.add_typer(query.app, name="query")
+query_impact.register(query.app)
 
 
 def package_version() -> str:
