@@ -8,7 +8,7 @@ message is built with ``email.policy.SMTP`` whose header API refuses line breaks
 from __future__ import annotations
 
 import re
-from email.utils import parseaddr
+from email.utils import getaddresses
 
 from tracker.config import Settings
 from tracker.errors import ConfigError, UserInputError
@@ -29,8 +29,9 @@ def parse_address(value: str) -> str:
     """
     if _CONTROL.search(value):
         raise ValueError(f"{value!r} contains a line break or control character")
-    _, address = parseaddr(value, strict=True)
-    if not address or not _ADDRESS.fullmatch(address) or len(address) > MAX_ADDRESS_LENGTH:
+    parsed = getaddresses([value])
+    address = parsed[0][1] if len(parsed) == 1 else ""
+    if not address or address not in value or not _ADDRESS.fullmatch(address) or len(address) > MAX_ADDRESS_LENGTH:
         raise ValueError(f"{value!r} is not a valid e-mail address")
     return address
 
