@@ -31,7 +31,8 @@ def parse_address(value: str) -> str:
         raise ValueError(f"{value!r} contains a line break or control character")
     parsed = getaddresses([value])
     address = parsed[0][1] if len(parsed) == 1 else ""
-    if not address or address not in value or not _ADDRESS.fullmatch(address) or len(address) > MAX_ADDRESS_LENGTH:
+    well_formed = bool(address) and address in value and _ADDRESS.fullmatch(address) is not None
+    if not well_formed or len(address) > MAX_ADDRESS_LENGTH:
         raise ValueError(f"{value!r} is not a valid e-mail address")
     return address
 

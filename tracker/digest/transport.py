@@ -171,7 +171,10 @@ class SmtpTransport:
                 self._reset(connection)
                 raise classify_reply(code, reply, phase)
             phase = "DATA"
-            connection.data(payload)
+            code, reply = connection.data(payload)  # returns the final reply, even a 4xx/5xx
+            if code != 250:
+                self._reset(connection)
+                raise classify_reply(code, reply, phase)
         except smtplib.SMTPResponseException as exc:
             # A reply, even to DATA, means the server did not take the message.
             self._reset(connection)
