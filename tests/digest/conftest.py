@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -196,3 +197,40 @@ def quiet_content() -> DigestContent:
         dashboard_url="http://dashboard.tracker.test:8501",
         quiet=True,
     )
+
+
+@pytest.fixture
+def dropping_server() -> Iterator[int]:
+    """A minimal real SMTP server that reads the message data, then hangs up without a reply.
+
+    That is the one case where the sender cannot know whether the message was accepted.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(10)
+
+    def serve() -> None:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection, connection.makefile("rb") as reader:
+            connection.sendall(b"220 dropping.test ESMTP\r\n")
+            for line in reader:
+                verb = line.split(b" ", 1)[0].strip().upper()
+                if verb == b"EHLO":
+                    connection.sendall(b"250 dropping.test\r\n")
+                elif verb == b"DATA":
+                    connection.sendall(b"354 go ahead\r\n")
+                    for data_line in reader:
+                        if data_line == b".\r\n":
+                            return  # hang up instead of answering 250
+                else:
+                    connection.sendall(b"250 OK\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    listener.close()
+    thread.join(timeout=5)

@@ -231,3 +231,22 @@ def test_no_recipients_is_a_config_error(database: Database, start_smtp: StartSe
 )
 def test_last_completed_session(now: datetime, expected: date) -> None:
     assert last_completed_session(now, "XNYS") == expected
+
+
+def test_connection_lost_during_data_is_unknown_and_not_resent(
+    database: Database, start_smtp: StartServer, dropping_server: int
+) -> None:
+    settings = start_smtp().settings(smtp_port=dropping_server)
+    report = send_digest(
+        database,
+        settings,
+        DAY,
+        recipients=[RECIPIENTS[0]],
+        content=synthetic_content(),
+        retry=NO_WAIT,
+        clock=Clock(),
+    )
+    assert report.results[0].outcome == "unknown"
+    assert report.results[0].attempts == 1  # never retried within the run either
+    assert "may have accepted" in report.results[0].detail
+    assert _statuses(database) == {RECIPIENTS[0]: "unknown"}
