@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import db
+from tracker.cli import db, digest
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(digest.app, name="digest")
 
 
 def package_version() -> str:
