@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -20,9 +21,16 @@ from tracker.errors import UserInputError
 
 app = typer.Typer(help="The daily digest e-mail: preview it or send it.", no_args_is_help=True)
 
-DateOption = typer.Option(
-    None, "--date", help="Session date YYYY-MM-DD (default: the last completed session)."
-)
+DateOption = Annotated[
+    str | None,
+    typer.Option("--date", help="Session date YYYY-MM-DD (default: the last completed session)."),
+]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Write to FILE, not stdout.")]
+TextOption = Annotated[bool, typer.Option("--text", help="The plain-text alternative, not HTML.")]
+ToOption = Annotated[
+    list[str] | None,
+    typer.Option("--to", help="Send to ADDR instead of TRACKER_DIGEST_TO (repeatable)."),
+]
 
 
 def _digest_date(value: str | None, settings: Settings) -> date:
@@ -36,9 +44,9 @@ def _digest_date(value: str | None, settings: Settings) -> date:
 
 @app.command()
 def preview(
-    date_: str | None = DateOption,
-    out: Path | None = typer.Option(None, "--out", help="Write to FILE instead of stdout."),
-    text: bool = typer.Option(False, "--text", help="The plain-text alternative, not HTML."),
+    date_: DateOption = None,
+    out: OutOption = None,
+    text: TextOption = False,
     db: DbOption = None,
 ) -> None:
     """Render a day's digest without sending it (the chart is embedded for browsers)."""
@@ -65,10 +73,8 @@ def preview(
 
 @app.command()
 def send(
-    date_: str | None = DateOption,
-    to: list[str] | None = typer.Option(
-        None, "--to", help="Send to ADDR instead of TRACKER_DIGEST_TO (repeatable)."
-    ),
+    date_: DateOption = None,
+    to: ToOption = None,
     db: DbOption = None,
 ) -> None:
     """Send a day's digest; recipients who already have it are skipped (printed per recipient)."""
