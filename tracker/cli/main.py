@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import db, digest, query
+from tracker.cli import db, digest, impact, query
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(query.app, name="query")
 # query_impact.register(query.app)  # `tracker query impact EVENT` (branch measure)
+app.add_typer(impact.app, name="impact")
 app.add_typer(digest.app, name="digest")
 
 
