@@ -12,6 +12,7 @@ from tests.measure.recorded import load_recorded_prices
 from tracker.config import Settings, load_settings
 from tracker.db import Database
 from tracker.digest.content import build_digest_content
+from tracker.digest.send import send_digest
 from tracker.errors import UserInputError
 from tracker.measure.service import compute_impacts
 
@@ -75,3 +76,21 @@ def test_empty_tracker_is_a_quiet_day(database: Database) -> None:
 def test_a_day_without_a_session_is_refused(database: Database) -> None:
     with pytest.raises(UserInputError, match=r"2025-01-20 is not a XNYS trading session"):
         build_digest_content(database, settings_for(database), date(2025, 1, 20))
+
+
+def test_selloff_digest_delivered_over_smtp(measured: Database, start_smtp) -> None:
+    server = start_smtp()
+    settings = server.settings(database_url=settings_for(measured).database_url)
+    report = send_digest(measured, settings, SELLOFF, recipients=["alice@example.com"])
+    assert report.as_counts() == {"recipients": 1, "sent": 1}
+    message = server.handler.received[0].message
+    assert message["Subject"] == "AI market digest 2025-01-27: deepseek selloff"
+    text = message.get_body(("plain",)).get_content()
+    assert "NVDA" in text
+    assert "-16.97%" in text
+    assert "VST" in text
+    assert "-28.27%" in text  # 191.11 -> 137.08
+    html = message.get_body(("html",)).get_content()
+    assert "-16.97%" in html
+    chart = next(part for part in message.walk() if part.get_content_type() == "image/png")
+    assert f"cid:{chart['Content-ID'].strip('<>')}" in html
