@@ -13,6 +13,7 @@ from tracker.cli import (
     calendar,
     db,
     demo,
+    digest,
     events,
     feeds,
     impact,
@@ -43,6 +44,7 @@ app.add_typer(impact.app, name="impact")
 app.command(name="demo")(demo.demo)
 app.add_typer(query.app, name="query")
 query_impact.register(query.app)
+app.add_typer(digest.app, name="digest")
 
 
 def package_version() -> str:

@@ -1,0 +1,78 @@
+"""``tracker digest preview|send`` as a user runs them, against a real loopback SMTP server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from tests.digest.conftest import ScriptedHandler, free_port
+from tracker.db import migrate
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_tracker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracker.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_preview_and_send_a_quiet_day(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    migrate.upgrade(url)
+    handler = ScriptedHandler(refuse={"gone@example.com": "550 5.1.1 No such user"})
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    password = "cli-test-password-not-printed"
+    env = {
+        "TRACKER_DATABASE_URL": url,
+        "TRACKER_SMTP_HOST": "127.0.0.1",
+        "TRACKER_SMTP_PORT": str(port),
+        "TRACKER_SMTP_SECURITY": "none",
+        "TRACKER_DIGEST_FROM": "digest@tracker.test",
+        "TRACKER_DIGEST_TO": "alice@example.com,gone@example.com",
+        "TRACKER_SMTP_PASSWORD": password,
+    }
+    try:
+        out = tmp_path / "digest.html"
+        preview = run_tracker(
+            "digest", "preview", "--date", "2025-01-27", "--out", str(out), env=env
+        )
+        assert preview.returncode == 0, preview.stderr
+        assert "Nothing material" in out.read_text()
+        sent = run_tracker("digest", "send", "--date", "2025-01-27", env=env)
+        assert sent.returncode == 1  # one recipient failed
+        lines = sent.stdout.splitlines()
+        assert lines[0] == "alice@example.com: sent"
+        assert lines[1].startswith("gone@example.com: failed (RCPT TO: 550 5.1.1 No such user")
+        again = run_tracker(
+            "digest", "send", "--date", "2025-01-27", "--to", "alice@example.com", env=env
+        )
+        assert again.returncode == 0
+        assert again.stdout.startswith("alice@example.com: already sent")
+        assert len(handler.received) == 1
+        for result in (preview, sent, again):
+            assert password not in result.stdout + result.stderr
+
+        bad = run_tracker(
+            "digest",
+            "send",
+            "--date",
+            "2025-01-27",
+            env={**env, "TRACKER_DIGEST_TO": "x\r\nBcc: e@example.com"},
+        )
+        assert bad.returncode == 2
+        assert bad.stderr.startswith("error: TRACKER_DIGEST_TO")
+    finally:
+        controller.stop()

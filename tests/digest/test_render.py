@@ -1,0 +1,77 @@
+"""Rendering: feed text escaped, only http(s) links, explicit quiet day, numbers formatted."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.digest.conftest import quiet_content, synthetic_content
+from tracker.digest.render import percent, render_html, render_text, safe_url, subject
+
+HOSTILE_TITLE = '<script>alert(1)</script><img src="http://tracker.example/pixel.gif"> & "quotes"'
+
+
+def test_html_lists_events_movers_and_baskets() -> None:
+    html = render_html(synthetic_content(), chart_cid="chart-1@tracker.test")
+    assert "Synthetic event: a lab releases a model" in html
+    assert "-12.00%" in html
+    assert "-10.50%" in html
+    assert "p&lt;0.001" in html
+    assert "With a linked event" in html
+    assert "No catalyst found" in html
+    assert "Synthetic semis" in html
+    assert 'src="cid:chart-1@tracker.test"' in html
+    assert "http://dashboard.tracker.test:8501?event=synthetic-event" in html
+    assert "Nothing material" not in html
+
+
+def test_html_escapes_feed_text() -> None:
+    html = render_html(synthetic_content(title=HOSTILE_TITLE))
+    assert "<script>" not in html
+    assert '<img src="http://tracker.example' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_html_has_no_external_resources_or_style_blocks() -> None:
+    html = render_html(synthetic_content(), chart_cid="c@tracker.test")
+    assert "<link" not in html
+    assert "<style" not in html
+    assert "<script" not in html
+    assert 'src="http' not in html
+
+
+def test_only_http_links_are_linked() -> None:
+    content = synthetic_content()
+    event = replace(content.events[0], url="javascript:alert(1)")
+    html = render_html(replace(content, events=[event]))
+    assert "javascript:" not in html
+    assert safe_url("https://example.com/a?b=1") == "https://example.com/a?b=1"
+    assert safe_url("ftp://example.com") is None
+    assert safe_url("https://exa mple.com") is None
+
+
+def test_text_alternative_is_plain_and_complete() -> None:
+    text = render_text(synthetic_content(title="Line one\r\nBcc: eve@example.com\x07"))
+    assert "1. Line one Bcc: eve@example.com" in text
+    assert "\x07" not in text
+    assert "\r" not in text
+    assert "AAA" in text
+    assert "-12.00%" in text
+    assert "significant" in text
+    assert "n/a" in text  # CCC has no abnormal return: shown as missing, never 0
+    assert "NO CATALYST FOUND" in text
+    assert "DDD" in text
+    assert "Dashboard: http://dashboard.tracker.test:8501" in text
+    assert "2030-03-04 08:05 EST" in text  # first report shown in the digest's time zone
+
+
+def test_quiet_day_says_nothing_material() -> None:
+    content = quiet_content()
+    assert "Nothing material" in render_html(content)
+    assert "Nothing material" in render_text(content)
+    assert subject(content) == "AI market digest 2030-03-04: nothing material"
+
+
+def test_percent_formatting() -> None:
+    assert percent(-0.16972) == "-16.97%"
+    assert percent(0.0) == "+0.00%"
+    assert percent(None) == "n/a"

@@ -1,0 +1,113 @@
+"""Turn a ``DigestContent`` into the e-mail's HTML and plain-text bodies (Jinja2).
+
+HTML is rendered with autoescaping on, so feed text (titles, names) can never become markup;
+URLs are only linked when they are ``http``/``https``. The plain-text body drops control
+characters instead. Layout is tables and inline CSS only, with no external resource, because
+that is what common mail clients (Outlook, Gmail, Apple Mail) render alike.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from tracker.digest.content import DigestContent
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+NEGATIVE_COLOUR = "#b42318"
+POSITIVE_COLOUR = "#067647"
+NEUTRAL_COLOUR = "#344054"
+
+
+def percent(value: float | None) -> str:
+    """``-0.1697`` -> ``-16.97%``; a missing value is ``n/a``, never ``0``."""
+    return "n/a" if value is None else f"{value * 100:+.2f}%"
+
+
+def p_value(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "p<0.001" if value < 0.001 else f"p={value:.3f}"
+
+
+def colour(value: float | None) -> str:
+    if value is None or value == 0:
+        return NEUTRAL_COLOUR
+    return NEGATIVE_COLOUR if value < 0 else POSITIVE_COLOUR
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL, else ``None`` (no ``javascript:`` links)."""
+    if not url or _CONTROL.search(url) or any(ch.isspace() for ch in url):
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in {"http", "https"} and parts.netloc else None
+
+
+def plain(value: object) -> str:
+    """Text for the plain-text body: control characters removed, one line."""
+    return " ".join(_CONTROL.sub(" ", str(value)).split())
+
+
+def event_link(dashboard_url: str, slug: str) -> str | None:
+    """Where the dashboard shows this event."""
+    base = safe_url(dashboard_url)
+    if base is None:
+        return None
+    return f"{base}{'&' if '?' in base else '?'}{urlencode({'event': slug})}"
+
+
+def _environment() -> Environment:
+    """HTML templates (``*.html.j2``) autoescape; plain-text ones use the ``plain`` filter."""
+    env = Environment(
+        loader=PackageLoader("tracker.digest", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        percent=percent,
+        p_value=p_value,
+        colour=colour,
+        local_time=local_time,
+        safe_url=safe_url,
+        plain=plain,
+    )
+    env.globals.update(event_link=event_link)
+    return env
+
+
+_TEMPLATES = _environment()
+
+
+def subject(content: DigestContent) -> str:
+    """The subject line: the date and what moved (feed text, so it is made one safe line later)."""
+    day = content.date.isoformat()
+    headline = content.headline_event
+    if content.quiet or headline is None:
+        return f"AI market digest {day}: nothing material"
+    return f"AI market digest {day}: {headline.title}"
+
+
+def render_html(content: DigestContent, chart_cid: str | None = None) -> str:
+    """The HTML body; ``chart_cid`` (without angle brackets) references the inline chart."""
+    return _TEMPLATES.get_template("digest.html.j2").render(
+        content=content, chart_cid=chart_cid, subject=subject(content)
+    )
+
+
+def render_text(content: DigestContent) -> str:
+    """The plain-text alternative, readable in any client and in a terminal."""
+    return _TEMPLATES.get_template("digest.txt.j2").render(
+        content=content, subject=subject(content)
+    )
