@@ -124,6 +124,7 @@ class Loader:
                 )
             self.raw.commit()
             driver = self.raw.driver_connection
+            assert driver is not None
             driver.autocommit = True  # VACUUM refuses to run inside a transaction
             cursor = driver.cursor()
             cursor.execute("VACUUM ANALYZE")
