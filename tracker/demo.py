@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from tracker.bootstrap import bootstrap
 from tracker.config import Settings
 from tracker.db import Database, migrate
 from tracker.ingest.news import backfill_search, poll_recorded
 from tracker.ingest.prices import ingest_prices
-from tracker.link.entities import seed_entities
-from tracker.link.events import link_new_articles, load_curated_events
-from tracker.markets.universe import INSTRUMENTS, seed_universe
+from tracker.link.events import link_new_articles
+from tracker.markets.universe import INSTRUMENTS
 from tracker.measure.service import compute_impacts
-from tracker.news.registry import seed_default_feeds
 from tracker.sources.prices import PriceSource
 
 #: the case-study window: the estimation window of a late-January 2025 event needs about
@@ -61,15 +60,6 @@ def _step(report: DemoReport, name: str, work: Callable[[], Mapping[str, Any]]) 
     started = time.perf_counter()
     counts = work()
     report.steps.append(DemoStep(name, time.perf_counter() - started, dict(counts)))
-
-
-def _seed(db: Database) -> dict[str, int]:
-    with db.session() as session:
-        counts = seed_universe(session)
-        counts["entities"] = len(seed_entities(session))
-        counts["feeds_created"] = seed_default_feeds(session)
-    counts["curated_events_created"] = load_curated_events(db)
-    return counts
 
 
 def _recorded_prices(db: Database, settings: Settings) -> dict[str, int]:
@@ -114,7 +104,7 @@ def build_demo(db: Database, settings: Settings, *, live: bool = False) -> DemoR
         settings.require_data_dir()  # fail before touching the database
     report = DemoReport()
     _step(report, "migrate", lambda: _migrate(settings))
-    _step(report, "seed", lambda: _seed(db))
+    _step(report, "seed", lambda: bootstrap(db))
     prices = _live_prices if live else _recorded_prices
     news = _live_news if live else _recorded_news
     _step(report, "prices", lambda: prices(db, settings))

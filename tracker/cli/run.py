@@ -9,7 +9,9 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import IntegrityError
 
+from tracker.bootstrap import bootstrap
 from tracker.cli.common import DbOption, open_database
 from tracker.config import Settings
 from tracker.db import Database, migrate
@@ -38,6 +40,14 @@ def jobs_for(job_set: JobSet, settings: Settings, *, replay: bool) -> list[JobSp
     if job_set is JobSet.test:
         return selfcheck_jobs()
     return pipeline_jobs(settings, replay=replay)
+
+
+def _bootstrap(db: Database) -> None:
+    """Seed what the pipeline reads; a standby starting at the same moment may win the race."""
+    try:
+        bootstrap(db)
+    except IntegrityError:
+        bootstrap(db)
 
 
 def require_current_schema(db: Database) -> None:
@@ -85,6 +95,8 @@ def run(
     settings, database = open_database(db)
     try:
         require_current_schema(database)
+        if job_set is JobSet.pipeline:
+            _bootstrap(database)
         jobs = jobs_for(job_set, settings, replay=window is not None)
         state = HealthState(worker=worker_name(), max_silence_seconds=max(30.0, 3 * heartbeat))
         port = settings.health_port if health_port is None else health_port
