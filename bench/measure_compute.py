@@ -14,17 +14,13 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from measure.recorded import (  # type: ignore[import-not-found]  # the tests' loader
+from tests.measure.recorded import (  # the tests' loader of the recorded CSVs
     PRICE_TICKERS,
     SELLOFF_TICKERS,
     add_event,
     load_recorded_prices,
 )
-
 from tracker.config import load_settings
 from tracker.db import Database, migrate
 from tracker.impact.calendar import sessions_between

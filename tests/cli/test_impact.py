@@ -13,13 +13,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from tests.measure.recorded import SELLOFF_TICKERS, add_january_events, load_recorded_prices
 from tracker.cli.query_impact import register
 from tracker.db import Database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "tests"))
-
-from measure.recorded import SELLOFF_TICKERS, add_january_events, load_recorded_prices  # noqa: E402
 
 
 def run_tracker(*args: str) -> subprocess.CompletedProcess[str]:
