@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from feed_server import FeedServer, Reply, item, rss
 
+from tests.feed_server import FeedServer, Reply, item, rss
 from tracker.db import migrate
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 import httpx
 import pytest
-from feed_server import FeedServer, Reply, item, rss
 from sqlalchemy import func, select, text
 
+from tests.feed_server import FeedServer, Reply, item, rss
 from tracker.config import Settings
 from tracker.db.models import Article, Feed
 from tracker.ingest.news import backfill_search, poll_due_feeds, poll_feed, poll_recorded

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from feed_server import item, rss
 
+from tests.feed_server import item, rss
 from tracker.news.parse import FeedParseError, parse_feed
 
 

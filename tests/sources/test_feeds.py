@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from feed_server import FeedServer, Reply, item, rss
 
+from tests.feed_server import FeedServer, Reply, item, rss
 from tracker.config import Settings
 from tracker.sources.feeds import fetch_feed, make_client
 
