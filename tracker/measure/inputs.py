@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from tracker.db.models import CorporateAction, DailyBar, Instrument, IntradayBar
 from tracker.impact.calendar import sessions_between
 from tracker.impact.returns import adjusted_close, returns_matrix
+from tracker.markets.bars import load_daily_bars
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +65,10 @@ def _upper(tickers: Iterable[str]) -> list[str]:
 
 def load_daily_frame(session: Session, tickers: Sequence[str]) -> pd.DataFrame:
     """Every stored daily bar of ``tickers``, long: ticker, date, close, adj_close, volume."""
-    rows = session.execute(
-        select(
-            Instrument.ticker,
-            DailyBar.date,
-            DailyBar.close,
-            DailyBar.adj_close,
-            DailyBar.volume,
-        )
-        .join(Instrument, Instrument.id == DailyBar.instrument_id)
-        .where(Instrument.ticker.in_(_upper(tickers)))
-        .order_by(Instrument.ticker, DailyBar.date)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["ticker", "date", "close", "adj_close", "volume"])
+    frame = load_daily_bars(session, _upper(tickers), None, None)
+    frame = frame[["ticker", "date", "close", "adj_close", "volume"]].copy()
     frame["date"] = pd.to_datetime(frame["date"])
-    for column in ("close", "adj_close", "volume"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["volume"] = frame["volume"].astype("float64")  # the engine's arrays: NaN, not NA
     return frame
 
 
