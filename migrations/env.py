@@ -7,6 +7,7 @@ from alembic import context
 from tracker.db import models  # noqa: F401  (registers every table on Base.metadata)
 from tracker.db.base import Base
 from tracker.db.engine import make_engine
+from tracker.db.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,6 +20,8 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
+        # FTS5 tables and tsvector GIN indexes are invisible to the models (see include_object)
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -45,6 +48,8 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
         compare_type=True,
+        # FTS5 tables and tsvector GIN indexes are invisible to the models (see include_object)
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

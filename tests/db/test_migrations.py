@@ -52,7 +52,7 @@ def test_models_and_migrations_agree(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": migrate.include_object})
             diff = compare_metadata(context, Base.metadata)
         assert diff == []
     finally:

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import db, feeds, news
+from tracker.cli import db, feeds, news, query
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -21,6 +21,8 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(news.app, name="news")
+app.add_typer(query.app, name="query")
+# query_impact.register(query.app)  # `tracker query impact EVENT` (branch measure)
 
 
 def package_version() -> str:

@@ -24,6 +24,25 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+# Search structures the models cannot describe: SQLite FTS5 virtual tables (and the shadow
+# tables FTS5 creates beside them) and PostgreSQL GIN indexes on to_tsvector() expressions.
+# Autogenerate would report them as tables/indexes to drop; they are created and dropped by
+# migration 0002_query_search only.
+SEARCH_TABLE_PREFIXES = ("events_fts", "articles_fts")
+SEARCH_INDEX_PREFIX = "ftsix_"
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object | None
+) -> bool:
+    """Autogenerate filter: leave the full-text search structures out of the comparison."""
+    if not reflected or name is None:
+        return True
+    if type_ == "table" and name.startswith(SEARCH_TABLE_PREFIXES):
+        return False
+    return not (type_ == "index" and name.startswith(SEARCH_INDEX_PREFIX))
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 

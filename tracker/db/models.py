@@ -284,6 +284,7 @@ class Event(Base):
     __table_args__ = (
         CheckConstraint("origin IN ('curated', 'detected')", name="origin"),
         Index("ix_events_first_reported_at", "first_reported_at"),
+        Index("ix_events_kind_first_reported_at", "kind", "first_reported_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -368,6 +369,16 @@ class FirmImpact(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "instrument_id", "model", "window_start", "window_end"),
         Index("ix_firm_impacts_instrument_car", "instrument_id", "car"),
+        # the largest |CAR| of one window, read from both ends of the index (tracker.query)
+        Index("ix_firm_impacts_model_window_car", "model", "window_start", "window_end", "car"),
+        Index(
+            "ix_firm_impacts_instrument_model_window_car",
+            "instrument_id",
+            "model",
+            "window_start",
+            "window_end",
+            "car",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -395,6 +406,13 @@ class GroupImpact(Base):
     __tablename__ = "group_impacts"
     __table_args__ = (
         UniqueConstraint("event_id", "basket_id", "model", "window_start", "window_end"),
+        Index(
+            "ix_group_impacts_basket_model_window",
+            "basket_id",
+            "model",
+            "window_start",
+            "window_end",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

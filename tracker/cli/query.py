@@ -1,0 +1,224 @@
+"""``tracker query ...``: historical questions from the shell (thin: parse, call, print).
+
+Everything is computed by ``tracker.query``; these commands only parse options, call it
+and print. An empty answer is valid (status 0); bad input or an unknown name is one line
+on stderr and status 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from tracker.cli.common import DbOption, OutputFormat, emit, open_database, to_json
+from tracker.query import (
+    ANALOG_WINDOW,
+    DEFAULT_ALPHA,
+    DEFAULT_MODEL,
+    DEFAULT_WINDOW,
+    EventFilter,
+    as_record,
+    find_analogs,
+    parse_day,
+    parse_window,
+    search_events,
+    ticker_moves,
+)
+
+app = typer.Typer(
+    help="Historical queries over events, articles and impacts.", no_args_is_help=True
+)
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table, json or csv.", case_sensitive=False)
+]
+
+PERCENT_FIELDS = ("top_car", "abnormal_return", "car")
+
+
+@contextmanager
+def _session(db: str | None) -> Iterator[Session]:
+    _settings, database = open_database(db)
+    try:
+        with database.session() as session:
+            yield session
+    finally:
+        database.dispose()
+
+
+def _window_text(window: tuple[int, int]) -> str:
+    return f"{window[0]},{window[1]}"
+
+
+def _for_table(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Returns as signed percentages, for people; json and csv keep the fractions."""
+    out = dict(row)
+    for name in PERCENT_FIELDS:
+        if isinstance(out.get(name), float):
+            out[name] = f"{out[name] * 100:+.2f}%"
+    return out
+
+
+def _emit(rows: list[dict[str, Any]], output: OutputFormat, columns: list[str]) -> None:
+    if output is OutputFormat.table:
+        rows = [_for_table(row) for row in rows]
+    emit(rows, output, columns)
+
+
+@app.command("events")
+def events_command(
+    text: Annotated[
+        str | None, typer.Option("--text", help='Words (ANDed), word*, "a phrase".')
+    ] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First UTC day, YYYY-MM-DD.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last UTC day, YYYY-MM-DD.")] = None,
+    entity: Annotated[str | None, typer.Option(help="Entity slug, name or alias.")] = None,
+    ticker: Annotated[str | None, typer.Option(help="Events linked to this ticker.")] = None,
+    basket: Annotated[str | None, typer.Option(help="Events linked to this basket.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Event kind, e.g. model_release.")] = None,
+    origin: Annotated[str | None, typer.Option(help="curated or detected.")] = None,
+    min_abs_car: Annotated[
+        float | None, typer.Option("--min-abs-car", help="Minimum |CAR| as a fraction (0.05).")
+    ] = None,
+    window: Annotated[str, typer.Option(help="Event window a,b in trading days.")] = _window_text(
+        DEFAULT_WINDOW
+    ),
+    significant: Annotated[bool, typer.Option("--significant", help="CAR p < alpha.")] = False,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = DEFAULT_ALPHA,
+    model: Annotated[str, typer.Option(help="Expected-return model.")] = DEFAULT_MODEL,
+    sort: Annotated[str, typer.Option(help="time (newest first) or impact (max |CAR|).")] = "time",
+    limit: Annotated[int, typer.Option(help="At most this many events.")] = 50,
+    output: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Events matching every given filter."""
+    flt = EventFilter(
+        text=text,
+        start=parse_day(from_, "--from") if from_ is not None else None,
+        end=parse_day(to, "--to") if to is not None else None,
+        entity=entity,
+        ticker=ticker,
+        basket=basket,
+        kind=kind,
+        origin=origin,
+        min_abs_car=min_abs_car,
+        significant=significant,
+        alpha=alpha,
+        window=parse_window(window),
+        model=model,
+        sort=sort,  # type: ignore[arg-type]  # validated by EventFilter
+        limit=limit,
+    ).validated()
+    with _session(db) as session:
+        events = search_events(session, flt)
+    rows = [as_record(event) for event in events]
+    columns = [
+        "id",
+        "first_reported_at",
+        "kind",
+        "origin",
+        "title",
+        "top_ticker",
+        "top_car",
+        "top_car_p",
+    ]
+    if output is not OutputFormat.table:
+        columns = list(rows[0]) if rows else columns
+    _emit(rows, output, columns)
+
+
+@app.command("ticker")
+def ticker_command(
+    ticker: Annotated[str, typer.Argument(help="The ticker, e.g. NVDA.")],
+    top: Annotated[int, typer.Option(help="How many moves of each kind.")] = 10,
+    model: Annotated[str, typer.Option(help="Expected-return model.")] = DEFAULT_MODEL,
+    output: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """A ticker's largest abnormal moves with their events, and large moves with no event."""
+    with _session(db) as session:
+        result = ticker_moves(session, ticker, top=top, model=model)
+    moves: list[dict[str, Any]] = [
+        {
+            "day0": move.day0,
+            "abnormal_return": move.abnormal_return,
+            "t_stat": move.t_stat,
+            "p_value": move.p_value,
+            "raw_return": move.raw_return,
+            "events": [as_record(event) for event in move.events],
+        }
+        for move in result.moves
+    ]
+    unexplained = [as_record(move) for move in result.unexplained]
+    if output is OutputFormat.json:
+        typer.echo(
+            to_json(
+                {
+                    "ticker": result.ticker,
+                    "model": result.model,
+                    "moves": moves,
+                    "unexplained_model": result.unexplained_model,
+                    "unexplained": unexplained,
+                }
+            )
+        )
+        return
+    flat = [
+        {**move, "events": "; ".join(f"{e['id']}: {e['title']}" for e in move["events"])}
+        for move in moves
+    ]
+    if output is OutputFormat.csv:
+        emit(flat, output, ["day0", "abnormal_return", "t_stat", "p_value", "raw_return", "events"])
+        return
+    typer.echo(f"{result.ticker}: largest abnormal returns on event days (AR[0,0], {result.model})")
+    _emit(flat, output, ["day0", "abnormal_return", "p_value", "events"])
+    typer.echo("")
+    typer.echo(f"largest moves with no event ({result.unexplained_model})")
+    _emit(unexplained, output, ["date", "abnormal_return"])
+
+
+@app.command("analogs")
+def analogs_command(
+    event: Annotated[str, typer.Argument(help="Event id or slug.")],
+    ticker: Annotated[str | None, typer.Option(help="Reaction of this ticker.")] = None,
+    basket: Annotated[str | None, typer.Option(help="Reaction of this basket (CAAR).")] = None,
+    window: Annotated[str, typer.Option(help="Event window a,b in trading days.")] = _window_text(
+        ANALOG_WINDOW
+    ),
+    match: Annotated[str, typer.Option(help="kind, theme or any.")] = "any",
+    model: Annotated[str, typer.Option(help="Expected-return model.")] = DEFAULT_MODEL,
+    output: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Earlier events of the same kind or theme and the distribution of their CARs."""
+    with _session(db) as session:
+        result = find_analogs(
+            session,
+            event,
+            ticker=ticker,
+            basket=basket,
+            window=parse_window(window),
+            model=model,
+            match=match,  # type: ignore[arg-type]  # validated by find_analogs
+        )
+    rows = [as_record(row) for row in result.rows]
+    if output is OutputFormat.json:
+        record = as_record(result)
+        record["distribution"] = as_record(result.distribution)
+        record["summary"] = result.summary()
+        typer.echo(to_json(record))
+        return
+    columns = ["event_id", "first_reported_at", "kind", "title", "car", "p_value"]
+    if output is OutputFormat.csv:
+        emit(rows, output, columns)
+        return
+    typer.echo(f"analogs of {result.event_slug}: {result.event_title}")
+    _emit(rows, output, columns)
+    typer.echo("")
+    typer.echo(result.summary())
+    if result.unmeasured:
+        typer.echo(f"({result.unmeasured} analog(s) have no stored result and are left out)")

@@ -1,0 +1,122 @@
+"""What every query shares: defaults, input parsing, name resolution and DataFrame conversion."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.db.models import Basket, Event, Instrument
+from tracker.errors import NotFoundError, UserInputError
+
+DEFAULT_MODEL = "market"
+"""The event-study model whose stored results the queries read (IMPACT_SPEC section 3)."""
+
+Window = tuple[int, int]
+DEFAULT_WINDOW: Window = (0, 1)
+"""The event window of filters and impact sorting: the first affected session and the next."""
+
+MOVE_WINDOW: Window = (0, 0)
+"""A "move" is one session's abnormal return: the [0,0] window."""
+
+ANALOG_WINDOW: Window = (0, 5)
+"""Analogs compare a week of reaction: CAR[0,+5]."""
+
+DEFAULT_ALPHA = 0.05
+
+
+def parse_day(value: str, option: str) -> date:
+    """An ISO date (YYYY-MM-DD); the error names the option it came from."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise UserInputError(f"{option}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def parse_window(value: str, option: str = "--window") -> Window:
+    """``"a,b"`` -> ``(a, b)`` with a <= b, in trading days relative to day 0."""
+    parts = [part.strip() for part in value.split(",")]
+    try:
+        start, end = (int(part) for part in parts)
+    except ValueError:
+        raise UserInputError(
+            f"{option}: {value!r} is not a window (expected two integers 'a,b', e.g. 0,1)"
+        ) from None
+    return check_window((start, end), option)
+
+
+def check_window(window: Window, option: str = "window") -> Window:
+    start, end = window
+    if start > end:
+        raise UserInputError(f"{option}: start {start} is after end {end}")
+    return (start, end)
+
+
+def day_start(day: date) -> datetime:
+    """00:00 UTC of ``day``: date filters are inclusive UTC days."""
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+def day_after(day: date) -> datetime:
+    return day_start(day + timedelta(days=1))
+
+
+def find_instrument(session: Session, ticker: str) -> Instrument:
+    """The instrument with ``ticker`` (case-insensitive), or a NotFoundError naming it."""
+    symbol = ticker.strip().upper()
+    instrument = session.scalars(select(Instrument).where(Instrument.ticker == symbol)).first()
+    if instrument is None:
+        raise NotFoundError(f"unknown ticker {ticker!r}")
+    return instrument
+
+
+def find_basket(session: Session, slug: str) -> Basket:
+    basket = session.scalars(
+        select(Basket).where(func.lower(Basket.slug) == slug.strip().lower())
+    ).first()
+    if basket is None:
+        raise NotFoundError(f"unknown basket {slug!r}")
+    return basket
+
+
+def find_event(session: Session, ref: str | int) -> Event:
+    """An event by id (digits) or slug; a NotFoundError names what was asked for."""
+    text = str(ref).strip()
+    event: Event | None = None
+    if text.isdigit():
+        event = session.get(Event, int(text))
+    if event is None:
+        event = session.scalars(select(Event).where(Event.slug == text)).first()
+    if event is None:
+        raise NotFoundError(f"unknown event {ref!r} (give its id or slug)")
+    return event
+
+
+def as_record(item: Any) -> dict[str, Any]:
+    """A flat dict of a result dataclass (nested tuples of dataclasses become lists of dicts)."""
+    if not dataclasses.is_dataclass(item) or isinstance(item, type):
+        raise TypeError(f"expected a dataclass instance, got {type(item).__name__}")
+    record: dict[str, Any] = {}
+    for field in dataclasses.fields(item):
+        value = getattr(item, field.name)
+        if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+            value = [as_record(element) for element in value]
+        elif isinstance(value, tuple):
+            value = list(value)
+        record[field.name] = value
+    return record
+
+
+def to_frame(items: Iterable[Any], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A DataFrame with one row per result dataclass (columns fixed even when empty)."""
+    rows = [as_record(item) for item in items]
+    return pd.DataFrame(rows, columns=list(columns) if columns is not None else None)
+
+
+def field_names(cls: type[Any]) -> list[str]:
+    return [field.name for field in dataclasses.fields(cls)]

@@ -1,0 +1,326 @@
+"""Events by date, text, entity, ticker, basket, kind, origin and measured impact.
+
+Impact filters and the impact sort read the stored event-study results (FirmImpact) of one
+model and window; when a ticker or basket filter is given they consider only that ticker's
+(or the basket members') results, so "events where NVDA moved more than 5%" means NVDA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+import pandas as pd
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from tracker.db.models import (
+    BasketMember,
+    Entity,
+    EntityAlias,
+    Event,
+    EventArticle,
+    EventEntity,
+    EventTicker,
+    FirmImpact,
+    GroupImpact,
+    Instrument,
+)
+from tracker.errors import NotFoundError, UserInputError
+from tracker.query.common import (
+    DEFAULT_ALPHA,
+    DEFAULT_MODEL,
+    DEFAULT_WINDOW,
+    Window,
+    check_window,
+    day_after,
+    day_start,
+    field_names,
+    find_basket,
+    find_instrument,
+    to_frame,
+)
+from tracker.query.search import matching_article_ids, matching_event_ids, parse_search_text
+
+SortKey = Literal["time", "impact"]
+ORIGINS = ("curated", "detected")
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What to look for; every given criterion must hold (AND)."""
+
+    text: str | None = None
+    start: date | None = None  # first reported on or after this UTC day
+    end: date | None = None  # first reported on or before this UTC day
+    entity: str | None = None  # slug, name or any alias, case-insensitive
+    ticker: str | None = None
+    basket: str | None = None
+    kind: str | None = None
+    origin: str | None = None  # curated | detected
+    min_abs_car: float | None = None  # |CAR| in ``window`` of at least this (0.05 = 5%)
+    significant: bool = False  # CAR p-value below ``alpha`` in ``window``
+    alpha: float = DEFAULT_ALPHA
+    window: Window = DEFAULT_WINDOW
+    model: str = DEFAULT_MODEL
+    sort: SortKey = "time"
+    limit: int = 50
+
+    def validated(self) -> EventFilter:
+        if self.start and self.end and self.start > self.end:
+            raise UserInputError(f"--from {self.start} is after --to {self.end}")
+        if self.min_abs_car is not None and self.min_abs_car < 0:
+            raise UserInputError(f"--min-abs-car must be >= 0, got {self.min_abs_car}")
+        if not 0 < self.alpha < 1:
+            raise UserInputError(f"--alpha must be between 0 and 1, got {self.alpha}")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise UserInputError(f"--limit must be between 1 and {MAX_LIMIT}, got {self.limit}")
+        if self.sort not in ("time", "impact"):
+            raise UserInputError(f"--sort must be 'time' or 'impact', got {self.sort!r}")
+        if self.origin is not None and self.origin not in ORIGINS:
+            raise UserInputError(f"--origin must be 'curated' or 'detected', got {self.origin!r}")
+        check_window(self.window, "--window")
+        return self
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """One event of a list, with its largest stored |CAR| in the filter's window."""
+
+    id: int
+    slug: str
+    title: str
+    kind: str
+    origin: str
+    first_reported_at: datetime
+    day0: date | None
+    article_count: int
+    source_count: int
+    top_ticker: str | None
+    top_car: float | None
+    top_car_p: float | None
+
+    @property
+    def max_abs_car(self) -> float | None:
+        return None if self.top_car is None else abs(self.top_car)
+
+
+def _entity_ids(session: Session, name: str) -> list[int]:
+    key = name.strip().lower()
+    ids = set(
+        session.scalars(
+            select(Entity.id).where(
+                or_(func.lower(Entity.slug) == key, func.lower(Entity.name) == key)
+            )
+        )
+    )
+    ids.update(
+        session.scalars(select(EntityAlias.entity_id).where(func.lower(EntityAlias.alias) == key))
+    )
+    if not ids:
+        raise NotFoundError(f"unknown entity {name!r} (give a slug, name or alias)")
+    return sorted(ids)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The filter resolved to SQL: conditions on events, and which impacts count."""
+
+    event_conditions: list[ColumnElement[bool]]
+    impact_conditions: list[ColumnElement[bool]]
+    empty: bool = False
+
+
+def _impact_conditions(session: Session, flt: EventFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        FirmImpact.model == flt.model,
+        FirmImpact.window_start == flt.window[0],
+        FirmImpact.window_end == flt.window[1],
+        FirmImpact.car.is_not(None),
+    ]
+    if flt.ticker:
+        conditions.append(FirmImpact.instrument_id == find_instrument(session, flt.ticker).id)
+    elif flt.basket:
+        members = select(BasketMember.instrument_id).where(
+            BasketMember.basket_id == find_basket(session, flt.basket).id
+        )
+        conditions.append(FirmImpact.instrument_id.in_(members))
+    return conditions
+
+
+def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
+    conditions: list[ColumnElement[bool]] = []
+    impacts = _impact_conditions(session, flt)
+    if flt.text is not None:
+        terms = parse_search_text(flt.text)
+        if not terms:  # nothing searchable (only punctuation or stop words): nothing matches
+            return _Scope([], impacts, empty=True)
+        in_articles = select(EventArticle.event_id).where(
+            EventArticle.article_id.in_(matching_article_ids(backend, terms))
+        )
+        conditions.append(
+            or_(Event.id.in_(matching_event_ids(backend, terms)), Event.id.in_(in_articles))
+        )
+    if flt.start:
+        conditions.append(Event.first_reported_at >= day_start(flt.start))
+    if flt.end:
+        conditions.append(Event.first_reported_at < day_after(flt.end))
+    if flt.kind:
+        conditions.append(Event.kind == flt.kind.strip().lower())
+    if flt.origin:
+        conditions.append(Event.origin == flt.origin)
+    if flt.entity:
+        conditions.append(
+            Event.id.in_(
+                select(EventEntity.event_id).where(
+                    EventEntity.entity_id.in_(_entity_ids(session, flt.entity))
+                )
+            )
+        )
+    if flt.ticker:
+        instrument = find_instrument(session, flt.ticker)
+        conditions.append(
+            Event.id.in_(
+                select(EventTicker.event_id).where(EventTicker.instrument_id == instrument.id)
+            )
+        )
+    if flt.basket:
+        basket = find_basket(session, flt.basket)
+        members = select(BasketMember.instrument_id).where(BasketMember.basket_id == basket.id)
+        conditions.append(
+            or_(
+                Event.id.in_(
+                    select(EventTicker.event_id).where(EventTicker.instrument_id.in_(members))
+                ),
+                Event.id.in_(
+                    select(GroupImpact.event_id).where(GroupImpact.basket_id == basket.id)
+                ),
+            )
+        )
+    if flt.min_abs_car is not None or flt.significant:
+        measured = [FirmImpact.event_id == Event.id, *impacts]
+        if flt.min_abs_car is not None:
+            measured.append(
+                or_(FirmImpact.car >= flt.min_abs_car, FirmImpact.car <= -flt.min_abs_car)
+            )
+        if flt.significant:
+            measured.append(FirmImpact.car_p < flt.alpha)
+        conditions.append(select(FirmImpact.id).where(*measured).exists())
+    return _Scope(conditions, impacts)
+
+
+def _ids_by_time(session: Session, scope: _Scope, limit: int) -> list[int]:
+    query = (
+        select(Event.id)
+        .where(*scope.event_conditions)
+        .order_by(Event.first_reported_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def _ids_by_impact(session: Session, scope: _Scope, limit: int) -> list[int]:
+    """Events in descending max |CAR|, read from both ends of the (model, window, car) index.
+
+    Aggregating max |CAR| per event would read every impact of the window. The largest
+    |CAR| values are the most negative and the most positive ones, so we read ``batch``
+    rows from each end: every unread row lies between the two last values read, so rows
+    at least that large are in their final order. Widen until ``limit`` events are certain.
+    """
+    base = (
+        select(FirmImpact.id, FirmImpact.event_id, FirmImpact.car)
+        .join(Event, Event.id == FirmImpact.event_id)
+        .where(*scope.impact_conditions, *scope.event_conditions)
+    )
+    batch = max(limit * 4, 64)
+    while True:
+        low = session.execute(base.order_by(FirmImpact.car.asc()).limit(batch)).all()
+        high = session.execute(base.order_by(FirmImpact.car.desc()).limit(batch)).all()
+        complete = len(low) < batch
+        # car IS NOT NULL is among the impact conditions
+        rows = {row[0]: (row[1], float(row[2] or 0.0)) for row in (*low, *high)}
+        bound = 0.0 if complete else max(abs(low[-1][2] or 0.0), abs(high[-1][2] or 0.0))
+        ids = _distinct_events_by_magnitude(rows.values(), bound, limit)
+        if len(ids) == limit or complete:
+            return ids
+        batch *= 4
+
+
+def _distinct_events_by_magnitude(
+    rows: Iterable[tuple[int, float]], bound: float, limit: int
+) -> list[int]:
+    """Up to ``limit`` distinct event ids by descending |car|, among rows with |car| >= bound."""
+    ids: list[int] = []
+    seen: set[int] = set()
+    for event_id, car in sorted(rows, key=lambda row: -abs(row[1])):
+        if abs(car) < bound:
+            break
+        if event_id not in seen:
+            seen.add(event_id)
+            ids.append(event_id)
+            if len(ids) == limit:
+                break
+    return ids
+
+
+def _summaries(session: Session, ids: list[int], scope: _Scope) -> list[EventSummary]:
+    if not ids:
+        return []
+    events = {event.id: event for event in session.scalars(select(Event).where(Event.id.in_(ids)))}
+    tops: dict[int, tuple[str | None, float | None, float | None]] = {}
+    rows = session.execute(
+        select(FirmImpact.event_id, Instrument.ticker, FirmImpact.car, FirmImpact.car_p)
+        .join(Instrument, Instrument.id == FirmImpact.instrument_id)
+        .where(FirmImpact.event_id.in_(ids), *scope.impact_conditions)
+    )
+    for event_id, symbol, value, p_value in rows:
+        best = tops.get(event_id)
+        if value is not None and (best is None or abs(value) > abs(best[1] or 0.0)):
+            tops[event_id] = (symbol, value, p_value)
+    out = []
+    for event_id in ids:
+        event = events[event_id]
+        ticker, car, car_p = tops.get(event_id, (None, None, None))
+        out.append(
+            EventSummary(
+                id=event.id,
+                slug=event.slug,
+                title=event.title,
+                kind=event.kind,
+                origin=event.origin,
+                first_reported_at=event.first_reported_at,
+                day0=event.day0,
+                article_count=event.article_count,
+                source_count=event.source_count,
+                top_ticker=ticker,
+                top_car=car,
+                top_car_p=car_p,
+            )
+        )
+    return out
+
+
+def search_events(session: Session, flt: EventFilter | None = None) -> list[EventSummary]:
+    """Events matching ``flt``, newest first or largest |CAR| first; [] when none match.
+
+    Unknown tickers, baskets or entities raise NotFoundError; invalid criteria raise
+    UserInputError (both are one-line messages for the user).
+    """
+    flt = (flt or EventFilter()).validated()
+    backend = session.get_bind().dialect.name
+    scope = _resolve(session, backend, flt)
+    if scope.empty:
+        return []
+    if flt.sort == "impact":
+        ids = _ids_by_impact(session, scope, flt.limit)
+    else:
+        ids = _ids_by_time(session, scope, flt.limit)
+    return _summaries(session, ids, scope)
+
+
+def events_frame(session: Session, flt: EventFilter | None = None) -> pd.DataFrame:
+    """``search_events`` as a DataFrame (one row per event, fixed columns)."""
+    return to_frame(search_events(session, flt), field_names(EventSummary))
