@@ -1,0 +1,144 @@
+"""``tracker impact ...``: run the measure step, and print one event's impact.
+
+Thin: parse, call ``tracker.measure``, print. ``query_impact`` is the body of
+``tracker query impact`` (registered on the query sub-app by ``tracker.cli.query_impact``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from tracker.cli.common import (
+    DbOption,
+    OutputFormat,
+    emit,
+    open_database,
+    render_csv,
+    render_table,
+    to_json,
+)
+from tracker.measure.read import event_impact, resolve_event
+from tracker.measure.service import compute_impacts
+
+app = typer.Typer(help="Measure the market impact of events (event studies).", no_args_is_help=True)
+
+FIRM_TABLE = (
+    "ticker",
+    "status",
+    "raw_return",
+    "car",
+    "car_se",
+    "car_t",
+    "car_p",
+    "beta",
+    "n_est",
+    "abnormal_volume",
+    "value_change",
+)
+GROUP_TABLE = (
+    "basket",
+    "n",
+    "caar",
+    "patell_z",
+    "patell_kp_z",
+    "bmp_t",
+    "kp_t",
+    "mean_corr",
+    "effective_n",
+    "cda_t",
+    "corrado_z",
+    "gsign_z",
+)
+
+
+@app.command()
+def compute(
+    event: str | None = typer.Option(
+        None, "--event", help="Only this event (id or slug); default: every event."
+    ),
+    db: DbOption = None,
+) -> None:
+    """Measure every linked (event, ticker) and (event, basket); only changed inputs are redone."""
+    settings, database = open_database(db)
+    try:
+        event_ids = None
+        if event is not None:
+            with database.session() as session:
+                event_ids = [resolve_event(session, event).id]
+        report = compute_impacts(database, settings, event_ids=event_ids)
+    finally:
+        database.dispose()
+    for outcome in report.events:
+        typer.echo(outcome.line)
+    summary = report.summary()
+    typer.echo(
+        f"{summary['events']} events, model {summary['model']}: "
+        f"computed {summary['computed']}, unchanged {summary['unchanged']}, "
+        f"pending {summary['pending']}, insufficient {summary['insufficient']}, "
+        f"failed {summary['failed']} (groups computed {summary['groups_computed']}, "
+        f"unchanged {summary['groups_unchanged']})"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _split(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [part.strip().upper() for part in text.split(",") if part.strip()]
+
+
+def _flat_firm(firm: dict[str, Any]) -> dict[str, Any]:
+    """A firm with its AR map spread into ar[d] columns (for csv)."""
+    flat = {k: v for k, v in firm.items() if k != "ar"}
+    flat.update({f"ar[{day}]": value for day, value in firm["ar"].items()})
+    return flat
+
+
+def query_impact(
+    event: str,
+    tickers: str | None,
+    basket: str | None,
+    model: str,
+    window: str,
+    format: OutputFormat,
+    db: str | None,
+) -> None:
+    """Print one event's firm and group results (stored, else computed on the fly)."""
+    settings, database = open_database(db)
+    try:
+        impact = event_impact(
+            database,
+            settings,
+            event,
+            tickers=_split(tickers),
+            basket=basket,
+            model=model,
+            window=window,
+        )
+    finally:
+        database.dispose()
+    if format is OutputFormat.json:
+        typer.echo(to_json(impact))
+        return
+    firms, groups = impact["firms"], impact["groups"]
+    if format is OutputFormat.csv:
+        flat = [_flat_firm(firm) for firm in firms]
+        columns = list(dict.fromkeys(key for row in flat for key in row))
+        typer.echo(render_csv(flat, columns))
+        if groups:
+            typer.echo("")
+            typer.echo(render_csv(groups))
+        return
+    head = impact["event"]
+    window_text = firms[0]["window"] if firms else (groups[0]["window"] if groups else window)
+    typer.echo(
+        f"event {head['id']} {head['slug']}: {head['title']}\n"
+        f"day 0 {impact['day0']}, model {model}, window {window_text}\n"
+    )
+    emit(firms, OutputFormat.table, FIRM_TABLE)
+    if groups:
+        typer.echo("")
+        typer.echo(render_table(groups, GROUP_TABLE))

@@ -1,0 +1,170 @@
+"""One conversion from engine results to stored JSON and to the issue-6 output shape.
+
+Stored results and results computed on the fly pass through the same functions, so a number
+reads the same whichever path produced it (NaN becomes None; floats are kept at full precision,
+which both SQLite and PostgreSQL round-trip exactly).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from tracker.impact.significance import GroupResult
+from tracker.impact.study import FirmResult, StudyParameters, Window, window_label
+
+FIRM_KEYS = (
+    "ticker",
+    "window",
+    "model",
+    "alpha",
+    "beta",
+    "sigma",
+    "n_est",
+    "raw_return",
+    "car",
+    "car_se",
+    "car_t",
+    "car_p",
+    "ar",
+    "abnormal_volume",
+    "value_change",
+    "status",
+)
+GROUP_KEYS = (
+    "basket",
+    "window",
+    "n",
+    "caar",
+    "patell_z",
+    "patell_kp_z",
+    "bmp_t",
+    "kp_t",
+    "mean_corr",
+    "effective_n",
+    "cda_t",
+    "corrado_z",
+    "gsign_z",
+)
+GROUP_STATISTICS = (
+    "caar",
+    "patell_z",
+    "patell_p",
+    "patell_kp_z",
+    "patell_kp_p",
+    "bmp_t",
+    "bmp_p",
+    "kp_t",
+    "kp_p",
+    "mean_corr",
+    "effective_n",
+    "cda_t",
+    "cda_p",
+    "corrado_z",
+    "corrado_p",
+    "gsign_z",
+    "gsign_p",
+)
+# Every group status a GroupImpact row can carry.
+GROUP_OK = "ok"
+GROUP_PENDING = "pending"
+GROUP_INSUFFICIENT = "insufficient_data"
+
+
+def finite(value: Any) -> float | None:
+    """A JSON-safe float: NaN and infinities become None."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def parse_window(text: str | tuple[int, ...]) -> Window:
+    """'0,1' or (0, 1) -> (0, 1); ValueError naming the problem otherwise."""
+    if isinstance(text, str):
+        parts = [part.strip() for part in text.replace("[", "").replace("]", "").split(",")]
+        if len(parts) != 2:
+            raise ValueError(f"window {text!r}: expected two relative days like '0,1'")
+        try:
+            start, end = int(parts[0]), int(parts[1])
+        except ValueError:
+            raise ValueError(f"window {text!r}: relative days must be integers") from None
+    else:
+        if len(text) != 2:
+            raise ValueError(f"window {text!r}: expected two relative days")
+        start, end = int(text[0]), int(text[1])
+    if start > end:
+        raise ValueError(f"window {start},{end}: the start is after the end")
+    return start, end
+
+
+def firm_statistics(record: FirmResult) -> dict[str, Any]:
+    """Every firm statistic of one (pair, window), JSON-ready: what FirmImpact.statistics holds."""
+    return {
+        "alpha": finite(record.alpha),
+        "beta": finite(record.beta),
+        "sigma": finite(record.sigma),
+        "n_est": int(record.n_est),
+        "dof": int(record.dof),
+        "n_window": int(record.n_window),
+        "raw_return": finite(record.raw_return),
+        "car": finite(record.car),
+        "car_se": finite(record.car_se),
+        "car_t": finite(record.car_t),
+        "car_p": finite(record.car_p),
+        "scar": finite(record.scar),
+        "ar": {str(day): finite(value) for day, value in record.ar.items()},
+        "abnormal_volume": finite(record.abnormal_volume),
+        "value_change": finite(record.value_change),
+        "day0_session": record.day0_session.isoformat() if record.day0_session else None,
+    }
+
+
+def firm_output(
+    ticker: str, window: Window, model: str, status: str, statistics: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One element of ``firms`` in the issue-6 JSON shape."""
+    out: dict[str, Any] = {"ticker": ticker, "window": window_label(window), "model": model}
+    for key in ("alpha", "beta", "sigma"):
+        out[key] = statistics.get(key)
+    out["n_est"] = statistics.get("n_est")
+    for key in ("raw_return", "car", "car_se", "car_t", "car_p"):
+        out[key] = statistics.get(key)
+    out["ar"] = dict(statistics.get("ar") or {})
+    out["abnormal_volume"] = statistics.get("abnormal_volume")
+    out["value_change"] = statistics.get("value_change")
+    out["status"] = status
+    return out
+
+
+def group_status(result: GroupResult) -> str:
+    """pending while a member's window is still open; insufficient below two usable members."""
+    if result.excluded.get("pending", 0) > 0:
+        return GROUP_PENDING
+    return GROUP_OK if result.n >= 2 else GROUP_INSUFFICIENT
+
+
+def group_statistics_json(result: GroupResult, members: list[str]) -> dict[str, Any]:
+    """Every group statistic with its p-value, JSON-ready: what GroupImpact.statistics holds."""
+    out: dict[str, Any] = {name: finite(getattr(result, name)) for name in GROUP_STATISTICS}
+    out["n"] = int(result.n)
+    out["n_requested"] = int(result.n_requested)
+    out["excluded"] = {str(k): int(v) for k, v in sorted(result.excluded.items())}
+    out["aar"] = {str(day): finite(value) for day, value in result.aar.items()}
+    out["members"] = list(members)
+    return out
+
+
+def group_output(basket: str, window: Window, statistics: Mapping[str, Any]) -> dict[str, Any]:
+    """One element of ``groups`` in the issue-6 JSON shape."""
+    out: dict[str, Any] = {"basket": basket, "window": window_label(window)}
+    out["n"] = statistics.get("n")
+    for key in GROUP_KEYS[3:]:
+        out[key] = statistics.get(key)
+    return out
+
+
+def parameters_json(params: StudyParameters) -> dict[str, Any]:
+    """The study parameters as stored with every result (so it can be reproduced)."""
+    return params.to_dict()

@@ -1,0 +1,223 @@
+"""An event's impact in the issue-6 JSON shape, for the query CLI, the dashboard and the digest.
+
+Stored results are read when every requested firm and group has a row for the model and
+window; otherwise the same engine computes them on the fly (nothing is stored: reads never
+write). Both paths go through ``tracker.measure.payload``, and the engine's numbers for a pair
+do not depend on which other pairs are in the batch, so the output is identical either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.config import Settings
+from tracker.db import Database
+from tracker.db.models import Event, FirmImpact, GroupImpact
+from tracker.errors import NotFoundError, UserInputError
+from tracker.impact.models import ModelName
+from tracker.impact.study import EventRequest, StudyParameters, Window, window_label
+from tracker.measure.events import (
+    basket_memberships,
+    baskets_for_event,
+    event_day0,
+    event_tickers,
+    known_tickers,
+    theme_baskets,
+)
+from tracker.measure.inputs import load_market_inputs
+from tracker.measure.payload import (
+    firm_output,
+    firm_statistics,
+    group_output,
+    group_statistics_json,
+    parse_window,
+)
+from tracker.measure.study import (
+    default_parameters,
+    group_results,
+    run_study,
+    with_model_and_window,
+)
+
+QUERY_MODELS = (ModelName.MARKET, ModelName.MARKET_ADJUSTED, ModelName.CONSTANT_MEAN)
+
+
+def resolve_event(session: Session, event: str | int) -> Event:
+    """An event by id (``12`` or ``"12"``) or slug; NotFoundError otherwise."""
+    text = str(event).strip()
+    found = None
+    if text.isdigit():
+        found = session.get(Event, int(text))
+    if found is None:
+        found = session.scalars(select(Event).where(Event.slug == text)).one_or_none()
+    if found is None:
+        raise NotFoundError(f"no event with id or slug {text!r}")
+    return found
+
+
+def query_parameters(
+    settings: Settings, model: str | ModelName, window: str | Window | Sequence[int]
+) -> StudyParameters:
+    """The study for one model and window, or UserInputError saying what is wrong."""
+    try:
+        name = ModelName(str(model))
+    except ValueError:
+        raise UserInputError(
+            f"unknown model {model!r}; use one of {', '.join(m.value for m in QUERY_MODELS)}"
+        ) from None
+    if name not in QUERY_MODELS:
+        raise UserInputError(f"model {name.value!r} is not available for queries")
+    try:
+        parsed = parse_window(window if isinstance(window, str) else tuple(window))
+        return with_model_and_window(default_parameters(settings), name, parsed)
+    except ValueError as exc:
+        raise UserInputError(f"bad window: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ImpactScope:
+    """What a query asks for: the event, its day 0, firms and groups."""
+
+    event: Event
+    day0: date
+    firms: dict[str, int | None]  # ticker -> instrument id (None: not linked, never stored)
+    groups: dict[str, tuple[int, list[str]]]  # basket slug -> (id, member tickers)
+
+
+def impact_scope(
+    session: Session,
+    settings: Settings,
+    event: str | int,
+    tickers: Sequence[str] | None,
+    basket: str | None,
+) -> ImpactScope:
+    found = resolve_event(session, event)
+    day0 = event_day0(found, settings.calendar)
+    linked = event_tickers(session, [found.id]).get(found.id, {})
+    memberships = basket_memberships(session)
+    if basket is not None:
+        if basket not in memberships:
+            raise NotFoundError(f"unknown basket {basket!r}")
+        basket_id, members = memberships[basket]
+        shared = sorted(members & set(linked))
+        if not shared:
+            raise UserInputError(f"event {found.slug!r} has no ticker in basket {basket!r}")
+        groups = {basket: (basket_id, shared)}
+    else:
+        groups = baskets_for_event(
+            set(linked), theme_baskets(session, [found.id]).get(found.id, set()), memberships
+        )
+    if tickers:
+        chosen = known_tickers(session, tickers)
+    elif basket is not None:
+        chosen = groups[basket][1]
+    else:
+        chosen = sorted(linked)
+    firms = {ticker: linked.get(ticker) for ticker in chosen}
+    return ImpactScope(found, day0, firms, groups)
+
+
+def _stored(
+    session: Session, scope: ImpactScope, params: StudyParameters
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """The output from stored rows, or None when a firm or group has no row."""
+    window = params.event_windows[0]
+    model = str(params.model_name)
+    if any(instrument_id is None for instrument_id in scope.firms.values()):
+        return None
+    firm_rows = {
+        row.instrument_id: row
+        for row in session.scalars(
+            select(FirmImpact).where(
+                FirmImpact.event_id == scope.event.id,
+                FirmImpact.model == model,
+                FirmImpact.window_start == window[0],
+                FirmImpact.window_end == window[1],
+            )
+        )
+    }
+    group_rows = {
+        row.basket_id: row
+        for row in session.scalars(
+            select(GroupImpact).where(
+                GroupImpact.event_id == scope.event.id,
+                GroupImpact.model == model,
+                GroupImpact.window_start == window[0],
+                GroupImpact.window_end == window[1],
+            )
+        )
+    }
+    firms = []
+    for ticker, instrument_id in scope.firms.items():
+        row = firm_rows.get(instrument_id) if instrument_id is not None else None
+        if row is None:
+            return None
+        firms.append(firm_output(ticker, window, model, row.status, row.statistics))
+    groups = []
+    for slug, (basket_id, _) in scope.groups.items():
+        group = group_rows.get(basket_id)
+        if group is None:
+            return None
+        groups.append(group_output(slug, window, group.statistics))
+    return firms, groups
+
+
+def _on_the_fly(
+    session: Session, scope: ImpactScope, params: StudyParameters
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The output computed by the engine now, from the stored inputs (not stored)."""
+    window = params.event_windows[0]
+    model = str(params.model_name)
+    key = str(scope.event.id)
+    pairs = sorted(set(scope.firms) | {t for _, members in scope.groups.values() for t in members})
+    inputs = load_market_inputs(session, [*pairs, *params.regressors], params.calendar)
+    result = run_study(inputs, [EventRequest(key, t, scope.day0) for t in pairs], params)
+    records = {r.ticker: r for r in result.firm_records() if r.window == window_label(window)}
+    firms = [
+        firm_output(t, window, model, records[t].status, firm_statistics(records[t]))
+        for t in scope.firms
+    ]
+    members = {slug: [(key, t) for t in tickers] for slug, (_, tickers) in scope.groups.items()}
+    results = group_results(result, members)
+    groups = [
+        group_output(slug, window, group_statistics_json(results[(slug, window)], tickers))
+        for slug, (_, tickers) in scope.groups.items()
+    ]
+    return firms, groups
+
+
+def event_impact(
+    db: Database,
+    settings: Settings,
+    event: str | int,
+    *,
+    tickers: Sequence[str] | None = None,
+    basket: str | None = None,
+    model: str | ModelName = "market",
+    window: str | Window | Sequence[int] = (0, 1),
+    compute: bool = False,
+) -> dict[str, Any]:
+    """The issue-6 JSON object for one event: ``event``, ``day0``, ``firms``, ``groups``.
+
+    ``tickers`` narrows the firms (a known ticker the event is not linked to is computed on
+    the fly); ``basket`` narrows the groups to that basket and the firms to its members.
+    ``compute=True`` skips the stored rows (the identity test uses it). Raises NotFoundError
+    for an unknown event, ticker or basket and UserInputError for a bad model or window.
+    """
+    params = query_parameters(settings, model, window)
+    with db.session() as session:
+        scope = impact_scope(session, settings, event, tickers, basket)
+        stored = None if compute else _stored(session, scope, params)
+        firms, groups = stored if stored is not None else _on_the_fly(session, scope, params)
+    return {
+        "event": {"id": scope.event.id, "slug": scope.event.slug, "title": scope.event.title},
+        "day0": scope.day0.isoformat(),
+        "firms": firms,
+        "groups": groups,
+    }
