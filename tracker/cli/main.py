@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import db, feeds, impact, news, query
+from tracker.cli import calendar, db, feeds, impact, news, prices, query
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ app.add_typer(news.app, name="news")
 app.add_typer(query.app, name="query")
 # query_impact.register(query.app)  # `tracker query impact EVENT` (branch measure)
 app.add_typer(impact.app, name="impact")
+app.add_typer(prices.app, name="prices")
+app.add_typer(calendar.app, name="calendar")
 
 
 def package_version() -> str:

@@ -1,0 +1,110 @@
+"""Bulk upsert of daily bars into SQLite and PostgreSQL: first load, then all duplicates.
+
+The goal is at least 100,000 bars/s on both runs and both databases. Bars are SYNTHETIC
+(a random walk per synthetic ticker BENCH0000..): they measure storage speed, not markets.
+
+    python bench/bench_price_upsert.py [--bars 1000000] [--postgres URL] [--sqlite PATH]
+
+PostgreSQL defaults to ``TRACKER_TEST_POSTGRES_URL``; a throw-away database is created on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import create_engine, make_url, text
+
+from tracker.db import Database, migrate
+from tracker.db.models import DailyBar, Instrument
+from tracker.db.upsert import UpsertCounts, bulk_upsert
+
+COLUMNS = ("instrument_id", "date", "open", "high", "low", "close", "adj_close", "volume")
+SESSIONS_PER_TICKER = 2_500
+
+
+def synthetic_bars(n_bars: int, seed: int = 7) -> tuple[int, list[tuple[object, ...]]]:
+    """``n_bars`` synthetic bars: 2,500 weekdays for each of ceil(n / 2500) synthetic tickers."""
+    rng = np.random.default_rng(seed)
+    n_tickers = -(-n_bars // SESSIONS_PER_TICKER)
+    days: list[date] = []
+    day = date(2010, 1, 4)
+    while len(days) < SESSIONS_PER_TICKER:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    rows: list[tuple[object, ...]] = []
+    for ticker in range(n_tickers):
+        closes = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, SESSIONS_PER_TICKER)))
+        volumes = rng.integers(1_000, 10_000_000, SESSIONS_PER_TICKER)
+        for i in range(SESSIONS_PER_TICKER):
+            if len(rows) == n_bars:
+                break
+            c = float(closes[i])
+            rows.append((ticker + 1, days[i], c, c * 1.01, c * 0.99, c, c * 0.98, int(volumes[i])))
+    return n_tickers, rows
+
+
+def run(label: str, url: str, n_tickers: int, rows: list[tuple[object, ...]]) -> None:
+    migrate.upgrade(url)
+    database = Database.connect(url)
+    try:
+        with database.session() as session:
+            session.add_all(
+                Instrument(id=i + 1, ticker=f"BENCH{i:04d}", name="synthetic")
+                for i in range(n_tickers)
+            )
+        for attempt in ("first load", "duplicates"):
+            started = time.perf_counter()
+            with database.engine.begin() as connection:
+                counts: UpsertCounts = bulk_upsert(
+                    connection,
+                    DailyBar.__table__,  # type: ignore[arg-type]
+                    COLUMNS,
+                    rows,
+                    key_columns=("instrument_id", "date"),
+                    constants={"source": "bench", "updated_at": datetime.now(UTC)},
+                )
+            elapsed = time.perf_counter() - started
+            print(
+                f"{label:<10} {attempt:<10} {len(rows):>9,} bars {elapsed:7.2f} s "
+                f"{len(rows) / elapsed:>10,.0f} bars/s  inserted={counts.inserted:,} "
+                f"updated={counts.updated:,} unchanged={counts.unchanged:,}"
+            )
+    finally:
+        database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--postgres", default=os.environ.get("TRACKER_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    n_tickers, rows = synthetic_bars(args.bars)
+    print(f"{len(rows):,} synthetic daily bars, {n_tickers} synthetic tickers")
+    with tempfile.TemporaryDirectory() as tmp:
+        run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", n_tickers, rows)
+    if not args.postgres:
+        print("postgresql skipped: pass --postgres or set TRACKER_TEST_POSTGRES_URL")
+        return
+    admin = make_url(args.postgres).set(drivername="postgresql+psycopg")
+    name = f"tracker_bench_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        run("postgresql", admin.set(database=name).render_as_string(False), n_tickers, rows)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

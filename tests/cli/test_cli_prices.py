@@ -1,0 +1,117 @@
+"""``tracker prices`` and ``tracker calendar`` as a user runs them (subprocess, real SQLite)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tracker.cli.main import app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, db: Path, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
+    if data_dir is not None:
+        env["TRACKER_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "tracker.cli.main", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.db"
+    assert run("db", "upgrade", db=path).returncode == 0
+    return path
+
+
+def test_fetch_recorded_then_show_and_refetch(db_path: Path, data_dir: Path) -> None:
+    first = run(
+        "prices",
+        "fetch",
+        "--source",
+        "recorded",
+        "--tickers",
+        "NVDA,VST,NOPE",
+        db=db_path,
+        data_dir=data_dir,
+    )
+    assert first.returncode == 0, first.stderr
+    nvda = next(line for line in first.stdout.splitlines() if line.startswith("NVDA"))
+    assert " 752 " in f" {nvda} "  # every recorded NVDA bar
+    assert "no recorded daily bars for NOPE" in first.stdout
+    shown = run(
+        "prices",
+        "show",
+        "NVDA",
+        "--from",
+        "2025-01-24",
+        "--to",
+        "2025-01-27",
+        "--format",
+        "json",
+        db=db_path,
+    )
+    rows = json.loads(shown.stdout)
+    assert [r["date"] for r in rows] == ["2025-01-24", "2025-01-27"]
+    assert [r["close"] for r in rows] == [142.62, 118.42]
+    assert set(rows[0]) == {"date", "open", "high", "low", "close", "adj_close", "volume"}
+    table = run("prices", "show", "VST", "--from", "2025-01-27", "--to", "2025-01-27", db=db_path)
+    assert "137.08" in table.stdout
+    again = run(
+        "prices",
+        "fetch",
+        "--source",
+        "recorded",
+        "--tickers",
+        "NVDA,VST",
+        db=db_path,
+        data_dir=data_dir,
+    )
+    assert "0 inserted" in again.stdout
+    assert "0 updated" in again.stdout
+
+
+def test_show_unknown_ticker_and_bad_dates_exit_2(db_path: Path) -> None:
+    unknown = run("prices", "show", "NOPE", db=db_path)
+    assert unknown.returncode == 2
+    assert "NOPE" in unknown.stderr
+    bad = run("prices", "fetch", "--source", "recorded", "--start", "2025-13-01", db=db_path)
+    assert bad.returncode == 2
+    assert "--start" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "session"),
+    [
+        ("2025-01-20T15:00:00Z", "2025-01-21"),  # MLK day holiday
+        ("2025-01-24T21:30:00Z", "2025-01-27"),  # Friday after the close
+        ("2025-01-24T20:59:59+00:00", "2025-01-24"),  # before the 16:00 ET close
+    ],
+)
+def test_calendar_session(timestamp: str, session: str) -> None:
+    """In-process (the subprocess path is covered by the refusal test below)."""
+    result = CliRunner().invoke(app, ["calendar", "session", timestamp])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == session
+
+
+def test_calendar_session_refuses_naive_or_garbage(tmp_path: Path) -> None:
+    for timestamp in ("2025-01-24T21:30:00", "not-a-time"):
+        result = run("calendar", "session", timestamp, db=tmp_path / "unused.db")
+        assert result.returncode == 2
+        assert result.stderr.startswith("error:")
+        assert timestamp in result.stderr

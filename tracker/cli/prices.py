@@ -1,0 +1,187 @@
+"""``tracker prices ...``: fetch bars into the database and show them."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import typer
+
+from tracker.cli.common import DbOption, OutputFormat, emit, open_database
+from tracker.config import Settings
+from tracker.errors import NotFoundError, UserInputError
+from tracker.ingest.prices import (
+    IngestReport,
+    ingest_daily_bars,
+    ingest_intraday_bars,
+)
+from tracker.markets.bars import load_daily_bars
+from tracker.markets.universe import INSTRUMENTS, seed_universe
+from tracker.sources.prices import INTRADAY_INTERVALS, PriceSource
+
+app = typer.Typer(help="Daily and intraday prices: fetch and show.", no_args_is_help=True)
+
+SOURCES = ("yfinance", "recorded")
+SHOW_COLUMNS = ["date", "open", "high", "low", "close", "adj_close", "volume"]
+REPORT_COLUMNS = [
+    "ticker",
+    "data",
+    "inserted",
+    "updated",
+    "unchanged",
+    "skipped",
+    "actions",
+    "status",
+    "detail",
+]
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UserInputError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _tickers(text: str | None) -> list[str]:
+    if not text:
+        return []
+    return list(dict.fromkeys(t.strip().upper() for t in text.split(",") if t.strip()))
+
+
+def make_source(name: str, settings: Settings) -> PriceSource:
+    if name == "recorded":
+        from tracker.sources.prices_recorded import RecordedPriceSource
+
+        return RecordedPriceSource(settings.require_data_dir())
+    if name == "yfinance":
+        from tracker.sources.prices_yfinance import YFinancePriceSource
+
+        return YFinancePriceSource()
+    raise UserInputError(f"--source {name!r}: expected one of {', '.join(SOURCES)}")
+
+
+@app.command()
+def fetch(
+    tickers: str | None = typer.Option(None, help="Comma-separated tickers (default: all)."),
+    start: str | None = typer.Option(
+        None, help="First date (default: resume after the last stored bar)."
+    ),
+    end: str | None = typer.Option(None, help="Last date, included (default: today)."),
+    source: str = typer.Option("yfinance", help="yfinance | recorded"),
+    interval: str | None = typer.Option(
+        None,
+        help="1d or an intraday interval (1h, 5m, 1m ...); "
+        "default: 1d plus the source's default intraday intervals.",
+    ),
+    db: DbOption = None,
+) -> None:
+    """Fetch bars and corporate actions; print what was inserted/updated/skipped per ticker."""
+    if interval is not None and interval != "1d" and interval not in INTRADAY_INTERVALS:
+        raise UserInputError(
+            f"--interval {interval!r}: expected 1d or one of {', '.join(INTRADAY_INTERVALS)}"
+        )
+    first, last = _date(start, "--start"), _date(end, "--end")
+    if first and last and first > last:
+        raise UserInputError(f"--start {first} is after --end {last}")
+    settings, database = open_database(db)
+    try:
+        price_source = make_source(source, settings)
+        with database.session() as session:
+            seed_universe(session)
+        wanted = (
+            _tickers(tickers) or price_source.available_tickers() or [s.ticker for s in INSTRUMENTS]
+        )
+        report = IngestReport()
+        if interval in (None, "1d"):
+            report.extend(
+                ingest_daily_bars(
+                    database, price_source, wanted, first, last, calendar=settings.calendar
+                )
+            )
+        intervals = (
+            [interval]
+            if interval not in (None, "1d")
+            else ([] if interval else list(price_source.default_intervals))
+        )
+        for iv in intervals:
+            report.extend(
+                ingest_intraday_bars(
+                    database,
+                    price_source,
+                    wanted if interval else _with_intraday(price_source, wanted, iv),
+                    iv,
+                    datetime.combine(first, time(), UTC) if first else None,
+                    # --end is an inclusive date: bars starting before the next midnight UTC
+                    datetime.combine(last + timedelta(days=1), time(), UTC) if last else None,
+                    calendar=settings.calendar,
+                )
+            )
+    finally:
+        database.dispose()
+    emit([r.as_row() for r in report.results], OutputFormat.table, REPORT_COLUMNS)
+    counts = report.as_counts()
+    typer.echo(
+        f"{counts['tickers']} ticker(s): {counts['inserted']} inserted, "
+        f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+        f"{counts['skipped']} skipped, {counts['failed']} failed"
+    )
+    if report.results and len(report.failed) == len(report.results):
+        raise typer.Exit(1)
+
+
+def _with_intraday(source: PriceSource, tickers: list[str], interval: str) -> list[str]:
+    """For the default run, only the tickers the source actually holds intraday bars for."""
+    root = getattr(source, "root", None)
+    if root is None:
+        return tickers
+    return [t for t in tickers if (root / "intraday" / f"{t}_{interval}.csv").is_file()]
+
+
+def _display(value: Any) -> Any:
+    """Prices rounded to 4 decimals: the sources' float32 artefacts (118.41999816894531) are
+    noise, not precision. Stored values are untouched."""
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 4)
+    return value
+
+
+FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", help="table | json | csv")
+
+
+@app.command()
+def show(
+    ticker: str = typer.Argument(..., help="Ticker, e.g. NVDA."),
+    from_: str | None = typer.Option(None, "--from", help="First date (YYYY-MM-DD)."),
+    to: str | None = typer.Option(None, "--to", help="Last date, included."),
+    output: OutputFormat = FORMAT_OPTION,
+    db: DbOption = None,
+) -> None:
+    """Print a ticker's stored daily bars."""
+    first, last = _date(from_, "--from"), _date(to, "--to")
+    _, database = open_database(db)
+    try:
+        with database.session() as session:
+            frame = load_daily_bars(session, [ticker], first, last)
+            if frame.empty:
+                known = load_daily_bars(session, [ticker], None, None)
+                if known.empty:
+                    raise NotFoundError(f"no stored daily bars for {ticker.upper()}")
+    finally:
+        database.dispose()
+    rows = [
+        {col: _display(record[col]) for col in SHOW_COLUMNS}
+        | {
+            "volume": None
+            if record["volume"] is None or record["volume"] is _NA
+            else int(record["volume"])
+        }
+        for record in frame.astype(object).to_dict("records")
+    ]
+    emit(rows, output, SHOW_COLUMNS)
+
+
+_NA: Any = __import__("pandas").NA
