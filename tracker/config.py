@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         default=None, description="Directory of recorded data (prices/, feeds/, events/)."
     )
+    entities_file: Path | None = Field(
+        default=None, description="YAML file extending the shipped entity dictionary."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # markets and impact

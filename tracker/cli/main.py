@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import calendar, db, feeds, impact, news, prices, query
+from tracker.cli import calendar, db, events, feeds, impact, news, prices, query
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(query.app, name="query")
 app.add_typer(impact.app, name="impact")
 app.add_typer(prices.app, name="prices")
 app.add_typer(calendar.app, name="calendar")
+app.add_typer(events.app, name="events")
 
 
 def package_version() -> str:

@@ -1,0 +1,483 @@
+"""Story clustering: articles about the same happening become one event.
+
+Pure and deterministic (no database, no clock, no randomness): documents are taken in
+(published time, key) order and each joins the best-scoring live cluster or starts a new
+one. The score is the TF-IDF cosine between the article and the cluster's centroid, damped by
+the time since the cluster was last reported, plus a bonus for shared entities:
+
+    score = cos(article, centroid) * exp(-gap_hours / decay_hours) + entity_bonus * jaccard
+
+Speed: clusters are found through an inverted index (token -> clusters), so an article is only
+compared with clusters that share a word with it; an exact repeat of a recent title joins its
+cluster without any comparison. A title repeated across thousands of articles therefore costs
+one dictionary lookup each, not a scan of every cluster.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "new",
+        "says",
+        "said",
+        "say",
+        "its",
+        "it's",
+        "one",
+        "two",
+        "first",
+        "last",
+        "week",
+        "year",
+        "years",
+        "day",
+        "days",
+        "today",
+        "how",
+        "what",
+        "why",
+        "get",
+        "gets",
+        "got",
+        "make",
+        "makes",
+        "made",
+        "use",
+        "using",
+        "used",
+        "like",
+        "via",
+        "could",
+        "may",
+        "might",
+        "much",
+        "many",
+        "now",
+        "still",
+        "just",
+        "even",
+        "back",
+        "here",
+        "there",
+        "way",
+        "ways",
+        "time",
+        "times",
+        "people",
+        "according",
+        "report",
+        "reports",
+        "reported",
+        "told",
+        "tells",
+        "news",
+        "read",
+        "more",
+        "continue",
+        "reading",
+    ]
+)
+
+BOILERPLATE_SHARE = 0.3
+BOILERPLATE_MIN_DOCS = 8
+
+
+def normalise_title(title: str) -> str:
+    """A title reduced to lowercase words, for spotting exact repeats."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    return " ".join(_WORD.findall(text))
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercase word tokens without stopwords, with a light plural strip ("chips" -> "chip")."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    text = _URL.sub(" ", text)
+    out = []
+    for word in _WORD.findall(text):
+        if word in STOPWORDS or len(word) < 2:
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What clustering needs to know about one article."""
+
+    key: int
+    at: datetime
+    title: str
+    text: str = ""
+    entities: frozenset[str] = frozenset()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    join_threshold: float = 0.25
+    decay_hours: float = 36.0
+    max_gap: timedelta = timedelta(days=3)
+    max_span: timedelta = timedelta(days=5)
+    entity_bonus: float = 0.15
+    title_weight: float = 2.0
+    body_tokens: int = 60
+    entity_weight: float = 0.6
+    followup_threshold: float = 0.25
+    followup_lookback: timedelta = timedelta(days=30)
+
+
+@dataclass
+class Cluster:
+    """A live cluster: centroid (sum of unit vectors), entities, time span, members."""
+
+    key: int
+    first_at: datetime
+    last_at: datetime
+    vector: dict[str, float] = field(default_factory=dict)
+    norm_sq: float = 0.0
+    entities: Counter[str] = field(default_factory=Counter)
+    members: list[int] = field(default_factory=list)
+    is_novel: bool = True
+    follows: int | None = None
+
+    def add(self, doc: Doc, vec: dict[str, float], dot: float | None = None) -> None:
+        if dot is None:
+            dot = sum(w * self.vector.get(t, 0.0) for t, w in vec.items())
+        self.norm_sq += 2.0 * dot + sum(w * w for w in vec.values())
+        for term, weight in vec.items():
+            self.vector[term] = self.vector.get(term, 0.0) + weight
+        self.entities.update(doc.entities)
+        self.members.append(doc.key)
+        self.first_at = min(self.first_at, doc.at)
+        self.last_at = max(self.last_at, doc.at)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    doc_key: int
+    cluster_key: int
+    score: float
+    created: bool
+
+
+class Vectoriser:
+    """TF-IDF over titles (weighted) and the start of summaries, IDF fitted on a document set."""
+
+    def __init__(self, docs: Iterable[Doc], params: ClusterParams) -> None:
+        self.params = params
+        df: Counter[str] = Counter()
+        n = 0
+        docs = list(docs)
+        self._boilerplate = self._source_boilerplate(docs)
+        self._tokens: dict[int, tuple[list[str], list[str]]] = {}
+        for doc in docs:
+            pair = self._doc_tokens(doc)
+            self._tokens[doc.key] = pair
+            df.update(set(pair[0]) | set(pair[1]))
+            n += 1
+        self.idf = {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in df.items()}
+        self._default_idf = math.log(1 + n) + 1.0
+
+    def _source_boilerplate(self, docs: Sequence[Doc]) -> dict[str, frozenset[str]]:
+        """Summary words an outlet puts in most of its entries ("Comments URL", "Points")."""
+        per_source: dict[str, Counter[str]] = {}
+        sizes: Counter[str] = Counter()
+        for doc in docs:
+            sizes[doc.source] += 1
+            per_source.setdefault(doc.source, Counter()).update(set(tokens(doc.text)))
+        return {
+            source: frozenset(
+                t for t, c in counts.items() if c >= BOILERPLATE_SHARE * sizes[source]
+            )
+            for source, counts in per_source.items()
+            if sizes[source] >= BOILERPLATE_MIN_DOCS
+        }
+
+    def _doc_tokens(self, doc: Doc) -> tuple[list[str], list[str]]:
+        skip = self._boilerplate.get(doc.source, frozenset())
+        body = [t for t in tokens(doc.text) if t not in skip]
+        return tokens(doc.title), body[: self.params.body_tokens]
+
+    def vector(self, doc: Doc) -> dict[str, float]:
+        title, body = self._tokens.get(doc.key) or self._doc_tokens(doc)
+        tf: dict[str, float] = defaultdict(float)
+        for t in title:
+            tf[t] += self.params.title_weight
+        for t in body:
+            tf[t] += 1.0
+        for slug in doc.entities:  # names differ ("R1", "DeepSeek-R1"); the entity does not
+            tf[f"@{slug}"] += self.params.entity_weight
+        vec = {t: (1.0 + math.log(c)) * self.idf.get(t, self._default_idf) for t, c in tf.items()}
+        norm = math.sqrt(sum(w * w for w in vec.values()))
+        return {t: w / norm for t, w in vec.items()} if norm else {}
+
+
+def _jaccard(a: frozenset[str], b: Iterable[str]) -> float:
+    bs = set(b)
+    if not a or not bs:
+        return 0.0
+    return len(a & bs) / len(a | bs)
+
+
+class Clusterer:
+    """Incremental single-pass clustering; seed it with existing clusters, then feed docs."""
+
+    def __init__(self, vectoriser: Vectoriser, params: ClusterParams | None = None) -> None:
+        self.vectoriser = vectoriser
+        self.params = params or vectoriser.params
+        self.clusters: dict[int, Cluster] = {}
+        self._index: dict[str, set[int]] = {}
+        self._titles: dict[str, int] = {}
+        self._next_key = -1
+
+    def seed(self, key: int, docs: Sequence[Doc]) -> None:
+        """An existing cluster (an event already stored) with its member documents."""
+        ordered = sorted(docs, key=lambda d: (d.at, d.key))
+        if not ordered:
+            return
+        cluster = Cluster(key=key, first_at=ordered[0].at, last_at=ordered[0].at)
+        for doc in ordered:
+            vec = self.vectoriser.vector(doc)
+            cluster.add(doc, vec)
+            self._index_doc(cluster.key, doc, vec)
+        self.clusters[key] = cluster
+
+    def _index_doc(self, key: int, doc: Doc, vec: dict[str, float]) -> None:
+        for term in vec:
+            self._index.setdefault(term, set()).add(key)
+        title = normalise_title(doc.title)
+        if title:
+            self._titles[title] = key
+
+    def _live(self, cluster: Cluster, at: datetime) -> bool:
+        gap = at - cluster.last_at if at >= cluster.last_at else cluster.first_at - at
+        return gap <= self.params.max_gap and (
+            max(at, cluster.last_at) - min(at, cluster.first_at) <= self.params.max_span
+        )
+
+    def _score(self, cluster: Cluster, doc: Doc, vec: dict[str, float]) -> tuple[float, float]:
+        dot = sum(w * cluster.vector.get(t, 0.0) for t, w in vec.items())
+        cosine = dot / math.sqrt(cluster.norm_sq) if cluster.norm_sq > 0 else 0.0
+        if doc.at >= cluster.last_at:
+            gap_hours = (doc.at - cluster.last_at).total_seconds() / 3600
+        else:
+            gap_hours = max(0.0, (cluster.first_at - doc.at).total_seconds() / 3600)
+        decay = math.exp(-gap_hours / self.params.decay_hours)
+        top = [e for e, _ in cluster.entities.most_common(6)]
+        return cosine * decay + self.params.entity_bonus * _jaccard(doc.entities, top), dot
+
+    def add(self, doc: Doc) -> Assignment:
+        vec = self.vectoriser.vector(doc)
+        title = normalise_title(doc.title)
+        repeat = self._titles.get(title) if title else None
+        if repeat is not None and self._live(self.clusters[repeat], doc.at):
+            cluster = self.clusters[repeat]
+            cluster.add(doc, vec)
+            return Assignment(doc.key, repeat, 1.0, False)
+        best: tuple[float, int, float] | None = None
+        candidates: set[int] = set()
+        for term in vec:
+            candidates.update(self._index.get(term, ()))
+        for key in sorted(candidates):
+            cluster = self.clusters[key]
+            if not self._live(cluster, doc.at):
+                continue
+            score, dot = self._score(cluster, doc, vec)
+            if best is None or score > best[0] + 1e-12:
+                best = (score, key, dot)
+        if best is not None and best[0] >= self.params.join_threshold:
+            score, key, dot = best
+            self.clusters[key].add(doc, vec, dot)
+            self._index_doc(key, doc, vec)
+            return Assignment(doc.key, key, round(score, 4), False)
+        key = self._next_key
+        self._next_key -= 1
+        cluster = Cluster(key=key, first_at=doc.at, last_at=doc.at)
+        cluster.follows = self._earlier_story(doc, vec, candidates)
+        cluster.is_novel = cluster.follows is None
+        cluster.add(doc, vec)
+        self.clusters[key] = cluster
+        self._index_doc(key, doc, vec)
+        return Assignment(doc.key, key, 1.0, True)
+
+    def _earlier_story(self, doc: Doc, vec: dict[str, float], candidates: set[int]) -> int | None:
+        """An older cluster this one follows up (similar words and shared entities), if any."""
+        best: tuple[float, int] | None = None
+        for key in sorted(candidates):
+            cluster = self.clusters[key]
+            if (
+                cluster.first_at > doc.at
+                or doc.at - cluster.last_at > self.params.followup_lookback
+            ):
+                continue
+            if not doc.entities & set(cluster.entities):
+                continue
+            dot = sum(w * cluster.vector.get(t, 0.0) for t, w in vec.items())
+            cosine = dot / math.sqrt(cluster.norm_sq) if cluster.norm_sq > 0 else 0.0
+            if cosine >= self.params.followup_threshold and (best is None or cosine > best[0]):
+                best = (cosine, key)
+        return best[1] if best else None
+
+
+def cluster_documents(
+    docs: Sequence[Doc],
+    *,
+    seeds: Sequence[tuple[int, Sequence[Doc]]] = (),
+    params: ClusterParams | None = None,
+) -> tuple[list[Assignment], dict[int, Cluster]]:
+    """Cluster ``docs`` (in time order) on top of existing ``seeds``; returns the assignments
+    and every cluster touched or created. New clusters get negative keys."""
+    params = params or ClusterParams()
+    context = [d for _, members in seeds for d in members] + list(docs)
+    clusterer = Clusterer(Vectoriser(context, params), params)
+    for key, members in sorted(seeds, key=lambda s: s[0]):
+        clusterer.seed(key, members)
+    assignments = [clusterer.add(doc) for doc in sorted(docs, key=lambda d: (d.at, d.key))]
+    touched = {a.cluster_key for a in assignments}
+    return assignments, {k: c for k, c in clusterer.clusters.items() if k in touched}
+
+
+def central_member(cluster_docs: Sequence[Doc], vectoriser: Vectoriser) -> Doc:
+    """The member closest to the centroid (ties: earliest), to title the event with."""
+    vectors = [(doc, vectoriser.vector(doc)) for doc in cluster_docs]
+    centroid: dict[str, float] = {}
+    for _, vec in vectors:
+        for t, w in vec.items():
+            centroid[t] = centroid.get(t, 0.0) + w
+
+    def closeness(item: tuple[Doc, dict[str, float]]) -> tuple[float, datetime, int]:
+        doc, vec = item
+        return (-sum(w * centroid.get(t, 0.0) for t, w in vec.items()), doc.at, doc.key)
+
+    return min(vectors, key=closeness)[0]
