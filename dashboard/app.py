@@ -1,4 +1,4 @@
-"""Entry point of the Streamlit dashboard: ``tracker dashboard`` or ``streamlit run dashboard/app.py``.
+"""Entry point of the Streamlit dashboard (`tracker dashboard` or `streamlit run` on this file).
 
 Streamlit puts only this file's folder on ``sys.path``; the repository root is added so the
 pages import ``dashboard`` and ``tracker`` from the same tree the command was started from.

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import calendar, db, events, feeds, impact, news, prices, query
+from tracker.cli import calendar, dashboard, db, events, feeds, impact, news, prices, query
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(impact.app, name="impact")
 app.add_typer(prices.app, name="prices")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(events.app, name="events")
+app.add_typer(dashboard.app, name="dashboard")
 
 
 def package_version() -> str:
