@@ -58,8 +58,8 @@ READY_SCRIPT = """
     text: main ? main.innerText.length : 0,
     height: Math.max(
       document.documentElement.scrollHeight,
-      ...Array.from(document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]'))
-        .map(e => e.scrollHeight)),
+      ...Array.from(document.querySelectorAll(
+        '[data-testid="stMain"], [data-testid="stAppViewContainer"]')).map(e => e.scrollHeight)),
   });
 })()
 """
@@ -206,7 +206,7 @@ async def run_checks(
                     raise RuntimeError("Chromium did not open its DevTools port")
                 await asyncio.sleep(0.2)
             port = port_file.read_text().split()[0]
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as response:
                 targets = json.loads(response.read())
             ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
             async with connect(ws_url, max_size=256 * 1024 * 1024) as connection:
@@ -301,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         status = "FAIL" if problems else "ok"
         failed = failed or bool(problems)
         print(
-            f"{status:4} {result.name:13} {result.seconds:5.1f} s  {result.screenshot}  {result.url}"
+            f"{status:4} {result.name:13} {result.seconds:5.1f} s  "
+            f"{result.screenshot}  {result.url}"
         )
         for problem in problems:
             print(f"     {problem}")

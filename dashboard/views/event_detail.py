@@ -130,7 +130,7 @@ def _car_path(rows: list[FirmImpactRow], tickers: list[str]) -> None:
     [0,+5]); the interval is drawn exactly where one is stored, never interpolated.
     """
     anchored = [r for r in rows if r.window_start == 0 and r.ticker in tickers]
-    longest = {}
+    longest: dict[str, FirmImpactRow] = {}
     for row in anchored:
         if row.ticker not in longest or row.window_end > longest[row.ticker].window_end:
             longest[row.ticker] = row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -43,7 +43,7 @@ def _frame(found: list[EventSummary]) -> pd.DataFrame:
     )
 
 
-def _filter(last_day: object) -> EventFilter:
+def _filter(last_day: date | None) -> EventFilter:
     top = st.columns([3, 2, 2, 2])
     text = top[0].text_input("Search text", placeholder='e.g. deepseek, "export rule", nvid*')
     entity = top[1].text_input("Entity", placeholder="e.g. DeepSeek")
@@ -51,10 +51,9 @@ def _filter(last_day: object) -> EventFilter:
     ticker = top[2].selectbox("Ticker", ["(any)", *tickers])
     kind = top[3].selectbox("Kind", KINDS)
     second = st.columns([3, 2, 2, 2, 2])
-    default_end = last_day if hasattr(last_day, "isoformat") else None
     dates = second[0].date_input(
         "First reported between",
-        value=(default_end - timedelta(days=730), default_end) if default_end else (),
+        value=[last_day - timedelta(days=730), last_day] if last_day else [],
     )
     origin = second[1].radio("Origin", ["all", "curated", "detected"], horizontal=True)
     min_car = second[2].number_input(
@@ -119,7 +118,7 @@ def render() -> None:
         file_name="events.csv",
         mime="text/csv",
     )
-    rows = state.selection.rows if state else []  # type: ignore[union-attr]
+    rows = state.selection.rows if state else []
     if rows:
         event = found[rows[0]]
         if st.button(f"Open event: {event.title[:100]}", type="primary"):

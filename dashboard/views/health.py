@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -51,7 +53,7 @@ def _feeds() -> None:
     st.dataframe(frame, hide_index=True)
 
 
-def _tickers(latest: object) -> None:
+def _tickers(latest: date | None) -> None:
     st.subheader("Price freshness per ticker")
     bars = _data.instruments()
     frame = pd.DataFrame(
@@ -59,7 +61,7 @@ def _tickers(latest: object) -> None:
             "ticker": [b.ticker for b in bars],
             "newest close": [b.latest_date for b in bars],
             "days behind newest": [
-                None if b.latest_date is None or latest is None else (latest - b.latest_date).days  # type: ignore[operator]
+                None if b.latest_date is None or latest is None else (latest - b.latest_date).days
                 for b in bars
             ],
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -41,13 +41,13 @@ def _headlines() -> None:
     )
 
 
-def _movers(fresh_day: object) -> None:
+def _movers(fresh_day: date | None) -> None:
     st.subheader("Movers against the benchmark")
     if fresh_day is None:
         _ui.empty_state("No prices yet.")
         return
     try:
-        movers = _data.movers(fresh_day)  # type: ignore[arg-type]
+        movers = _data.movers(fresh_day)
     except TrackerError as exc:
         st.caption(str(exc))
         return
@@ -63,11 +63,11 @@ def _movers(fresh_day: object) -> None:
     st.plotly_chart(movers_figure(frame), width="stretch")
 
 
-def _fresh_events(latest_article_day: object) -> None:
+def _fresh_events(latest_article_day: date | None) -> None:
     st.subheader("Fresh events")
     if latest_article_day is None:
         return
-    start = latest_article_day - timedelta(days=FRESH_EVENT_DAYS)  # type: ignore[operator]
+    start = latest_article_day - timedelta(days=FRESH_EVENT_DAYS)
     found = _data.events(EventFilter(start=start, limit=50))
     if not found:
         st.caption(f"No events in the {FRESH_EVENT_DAYS} days up to the newest article.")

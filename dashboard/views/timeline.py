@@ -43,7 +43,9 @@ if fresh is not None:
     min_car_pct = more[1].number_input(
         "min |CAR[0,+1]| of markers (%)", min_value=0.0, max_value=100.0, value=0.0, step=1.0
     )
-    start, end = (period[0], period[1]) if len(period) == 2 else (period[0], last)
+    chosen_dates = tuple(period) if isinstance(period, tuple | list) else (period,)
+    start = chosen_dates[0] if chosen_dates and chosen_dates[0] else last - timedelta(days=365)
+    end = chosen_dates[1] if len(chosen_dates) == 2 and chosen_dates[1] else last
     rebase_at = more[2].date_input("Base date", value=start) if mode.startswith("norm") else None
     basket = None if basket_choice == "(none)" else basket_choice
     if not tickers and basket is None:
@@ -92,9 +94,7 @@ if fresh is not None:
         figure, key="timeline", on_select="rerun", selection_mode="points", width="stretch"
     )
     picked = [
-        point
-        for point in (state.selection.points if state else [])  # type: ignore[union-attr]
-        if point.get("customdata")
+        point for point in (state.selection.points if state else []) if point.get("customdata")
     ]
     if picked:
         event_id, title = int(picked[0]["customdata"][0]), str(picked[0]["customdata"][1])
