@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -61,8 +60,8 @@ def dashboard(
         f"dashboard on http://{address}:{port} (database: {settings.database_url.split('://')[0]})"
     )
     env = dashboard_environment(settings.database_url, APP_FILE.parents[1])
-    try:
-        code = subprocess.call(streamlit_command(APP_FILE, port, address), env=env)  # noqa: S603
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    command = streamlit_command(APP_FILE, port, address)
+    sys.stdout.flush()
+    # Replace this process: signals (Ctrl-C, a supervisor's SIGTERM) reach Streamlit itself,
+    # and no orphaned server outlives its parent.
+    os.execve(command[0], command, env)  # noqa: S606
