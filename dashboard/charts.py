@@ -69,7 +69,7 @@ def timeline_figure(
         rows=2,
         cols=1,
         shared_xaxes=True,
-        row_heights=[0.84, 0.16],
+        row_heights=[0.76, 0.24],
         vertical_spacing=0.03,
     )
     for ticker in closes.columns:
@@ -95,6 +95,7 @@ def timeline_figure(
                     y=[kind for _ in chosen],
                     mode="markers",
                     name=f"event: {kind}",
+                    showlegend=False,
                     marker={
                         "symbol": "diamond",
                         "size": 11,
@@ -121,9 +122,9 @@ def timeline_figure(
             )
     figure.update_xaxes(rangebreaks=rangebreaks(closed_weekdays))
     figure.update_yaxes(title_text="index (100 at base date)" if rebased else "close", row=1, col=1)
-    figure.update_yaxes(showticklabels=False, title_text="events", row=2, col=1)
+    figure.update_yaxes(type="category", tickfont={"size": 10}, row=2, col=1)
     figure.update_layout(
-        height=620,
+        height=680,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         hovermode="closest",
         legend={"orientation": "h", "y": 1.06, "x": 0},

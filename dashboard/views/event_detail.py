@@ -105,6 +105,17 @@ def _tickers(detail: EventDetail) -> None:
     st.dataframe(frame, hide_index=True)
 
 
+def _number_formats(frame: pd.DataFrame) -> dict[str, Any]:
+    """Percentages and statistics to two decimals, p-values to four."""
+    formats: dict[str, Any] = {}
+    for column in frame.columns:
+        if column == "p":
+            formats[column] = st.column_config.NumberColumn(format="%.4f")
+        elif pd.api.types.is_float_dtype(frame[column]):
+            formats[column] = st.column_config.NumberColumn(format="%.2f")
+    return formats
+
+
 def _impact_table(rows: list[FirmImpactRow]) -> pd.DataFrame:
     """AR by event day and CAR with its test, one row per ticker (all from the engine)."""
     records: list[dict[str, Any]] = []
@@ -184,7 +195,8 @@ def _groups(detail: EventDetail, model: str, window: tuple[int, int]) -> None:
             record[name] = value
             record[f"{name} sig"] = _ui.significance_mark(p_value)
         records.append(record)
-    st.dataframe(pd.DataFrame(records), hide_index=True)
+    frame = pd.DataFrame(records)
+    st.dataframe(frame, hide_index=True, column_config=_number_formats(frame))
     st.caption(
         "Patell Z, BMP t and their Kolari–Pynnönen adjustments for cross-correlation (kp), "
         "Brown–Warner crude dependence t (cda), Corrado rank z, generalised sign z. "
@@ -259,7 +271,7 @@ def render() -> None:
     ]
     st.subheader(f"Abnormal returns, CAR {_label(window)} ({model} model)")
     table = _impact_table(rows)
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, column_config=_number_formats(table))
     st.caption("*** p<0.01, ** p<0.05, * p<0.10 (two-sided t test of CAR).")
     measured = table.dropna(subset=["CAR (%)"]) if not table.empty else table
     if not measured.empty:

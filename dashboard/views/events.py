@@ -62,7 +62,7 @@ def _filter(last_day: date | None) -> EventFilter:
     window = second[3].selectbox(
         "CAR window", WINDOWS, index=WINDOWS.index(DEFAULT_WINDOW), format_func=str
     )
-    significant = second[4].checkbox("Significant only (p<0.05)")
+    significant = second[4].checkbox("Significant only", help="CAR p-value below 0.05")
     third = st.columns([2, 2, 6])
     sort = third[0].radio("Sort", ["time", "impact"], horizontal=True)
     limit = int(third[1].number_input("Max rows", min_value=10, max_value=5000, value=200))
@@ -110,7 +110,11 @@ def render() -> None:
         on_select="rerun",
         selection_mode="single-row",
         key="events_table",
-        column_config={"CAR (%)": st.column_config.NumberColumn(format="%.2f")},
+        column_config={
+            "title": st.column_config.TextColumn(width="large"),
+            "CAR (%)": st.column_config.NumberColumn(format="%.2f"),
+            "p": st.column_config.NumberColumn(format="%.4f"),
+        },
     )
     st.download_button(
         "Download CSV",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -14,7 +14,7 @@ from tracker.news.normalize import plain_text
 from tracker.query import EventFilter
 
 REFRESH_SECONDS = 60
-FRESH_EVENT_DAYS = 3
+FRESH_EVENTS = 15
 HEADLINES = 30
 
 
@@ -37,7 +37,10 @@ def _headlines() -> None:
     st.dataframe(
         frame,
         hide_index=True,
-        column_config={"link": st.column_config.LinkColumn("link", display_text="open")},
+        column_config={
+            "link": st.column_config.LinkColumn("link", display_text="open"),
+            "headline": st.column_config.TextColumn(width="large"),
+        },
     )
 
 
@@ -63,14 +66,11 @@ def _movers(fresh_day: date | None) -> None:
     st.plotly_chart(movers_figure(frame), width="stretch")
 
 
-def _fresh_events(latest_article_day: date | None) -> None:
+def _fresh_events() -> None:
     st.subheader("Fresh events")
-    if latest_article_day is None:
-        return
-    start = latest_article_day - timedelta(days=FRESH_EVENT_DAYS)
-    found = _data.events(EventFilter(start=start, limit=50))
+    found = _data.events(EventFilter(limit=FRESH_EVENTS))
     if not found:
-        st.caption(f"No events in the {FRESH_EVENT_DAYS} days up to the newest article.")
+        st.caption("No events yet.")
         return
     frame = pd.DataFrame(
         {
@@ -83,7 +83,14 @@ def _fresh_events(latest_article_day: date | None) -> None:
             "sig": [_ui.significance_mark(e.top_car_p) for e in found],
         }
     )
-    st.dataframe(frame, hide_index=True)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            "title": st.column_config.TextColumn(width="large"),
+            "CAR[0,+1] (%)": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -100,8 +107,7 @@ def live_panel() -> None:
         _headlines()
     with right:
         _movers(fresh.latest_bar_date)
-    article_day = fresh.latest_article_at.date() if fresh.latest_article_at else None
-    _fresh_events(article_day)
+    _fresh_events()
 
 
 st.title("Live")
