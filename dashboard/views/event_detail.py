@@ -85,7 +85,10 @@ def _articles(detail: EventDetail) -> None:
     st.dataframe(
         frame,
         hide_index=True,
-        column_config={"link": st.column_config.LinkColumn("link", display_text="open")},
+        column_config={
+            "title": st.column_config.TextColumn(width="large"),
+            "link": st.column_config.LinkColumn("link", display_text="open"),
+        },
     )
 
 
@@ -102,7 +105,12 @@ def _tickers(detail: EventDetail) -> None:
             "why": [t.reason for t in detail.tickers],
         }
     )
-    st.dataframe(frame, hide_index=True)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        height=min(400, 38 + 35 * len(frame)),
+        column_config={"why": st.column_config.TextColumn(width="large")},
+    )
 
 
 def _number_formats(frame: pd.DataFrame) -> dict[str, Any]:
@@ -242,11 +250,8 @@ def render() -> None:
         st.warning(str(exc))
         return
     _header(detail)
-    left, right = st.columns(2)
-    with left:
-        _articles(detail)
-    with right:
-        _tickers(detail)
+    _articles(detail)
+    _tickers(detail)
     st.divider()
     windows = sorted({(f.window_start, f.window_end) for f in detail.firm_impacts})
     models = sorted({f.model for f in detail.firm_impacts})
