@@ -90,7 +90,7 @@ def serve(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, f"http://127.0.0.1:{port}"
 
 
-def timed(label: str, func):  # type: ignore[no-untyped-def]
+def timed(label: str, func):
     started = time.perf_counter()
     result = func()
     elapsed = time.perf_counter() - started

@@ -259,6 +259,6 @@ def reference_group(pairs: list[RefPair], window: tuple[int, int]) -> dict[str, 
     w = float(np.sum(car > 0))
     out["gsign_z"] = (w - n * p_pos) / math.sqrt(n * p_pos * (1 - p_pos))
     out["aar"] = [  # type: ignore[assignment]
-        np.nanmean([p.ar[t] for p in used]) for t in range(window[0], window[1] + 1)
+        pd.Series([p.ar[t] for p in used]).mean() for t in range(window[0], window[1] + 1)
     ]
     return out

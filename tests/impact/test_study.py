@@ -10,8 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.impact.conftest import POWER, SEMIS, Market
-from tests.impact.reference import reference_pair
 from tracker.impact.study import (
     EventRequest,
     StudyParameters,
@@ -19,6 +17,9 @@ from tracker.impact.study import (
     run_event_study,
     window_label,
 )
+
+from .conftest import POWER, SEMIS, Market
+from .reference import reference_pair
 
 RTOL = 1e-9
 ATOL = 1e-15

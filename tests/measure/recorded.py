@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from tracker.db.models import CorporateAction, DailyBar, IntradayBar
+from tracker.db import Database
+from tracker.db.models import (
+    Basket,
+    CorporateAction,
+    DailyBar,
+    Event,
+    EventTheme,
+    EventTicker,
+    IntradayBar,
+    Theme,
+    ThemeBasket,
+)
 from tracker.markets.universe import ensure_instruments, seed_universe
 
 
@@ -88,3 +100,77 @@ def load_recorded_intraday(
         session.execute(insert(IntradayBar), bars)
     session.flush()
     return len(bars)
+
+
+SEMIS = ("NVDA", "AVGO", "TSM", "MRVL")
+POWER = ("VST", "CEG", "TLN", "GEV", "NRG")
+SELLOFF_TICKERS = SEMIS + POWER
+PRICE_TICKERS = ("SPY", *SELLOFF_TICKERS)
+
+
+@dataclass(frozen=True)
+class Events:
+    selloff: int
+    r1: int
+    rebound: int
+
+
+def add_event(
+    database: Database,
+    slug: str,
+    first_reported_at: datetime,
+    tickers: Sequence[str],
+    *,
+    occurred_at: datetime | None = None,
+    baskets: Sequence[str] = (),
+    day0: date | None = None,
+) -> int:
+    """An event linked to ``tickers`` and, through one theme, to ``baskets``."""
+    with database.session() as session:
+        ids = ensure_instruments(session, list(tickers))
+        event = Event(
+            slug=slug,
+            title=slug.replace("-", " "),
+            origin="curated",
+            first_reported_at=first_reported_at,
+            occurred_at=occurred_at,
+            day0=day0,
+        )
+        session.add(event)
+        session.flush()
+        for ticker in tickers:
+            session.add(EventTicker(event_id=event.id, instrument_id=ids[ticker]))
+        if baskets:
+            theme = Theme(slug=f"theme-{slug}", name=f"theme of {slug}")
+            session.add(theme)
+            session.flush()
+            session.add(EventTheme(event_id=event.id, theme_id=theme.id))
+            for basket in baskets:
+                basket_id = session.scalars(select(Basket.id).where(Basket.slug == basket)).one()
+                session.add(ThemeBasket(theme_id=theme.id, basket_id=basket_id))
+        return event.id
+
+
+def add_january_events(database: Database) -> Events:
+    """The 2025-01-27 sell-off, the R1 release (a holiday) and the 2025-01-28 rebound."""
+    selloff = add_event(
+        database,
+        "deepseek-selloff",
+        datetime(2025, 1, 27, 7, 49, 1, tzinfo=UTC),  # The Verge, pre-market
+        SELLOFF_TICKERS,
+        baskets=("ai_semis", "ai_power"),
+    )
+    r1 = add_event(
+        database,
+        "deepseek-r1-released",
+        datetime(2025, 1, 20, 21, 0, 24, tzinfo=UTC),  # HN front page, MLK Day
+        ("NVDA",),
+        occurred_at=datetime(2025, 1, 20, tzinfo=UTC),
+    )
+    rebound = add_event(
+        database,
+        "nvidia-rebound",
+        datetime(2025, 1, 28, 15, 0, tzinfo=UTC),
+        ("NVDA", "AVGO"),
+    )
+    return Events(selloff, r1, rebound)

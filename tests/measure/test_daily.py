@@ -13,7 +13,7 @@ from tracker.measure.daily import DAILY_COLUMNS
 from tracker.measure.read import event_impact
 from tracker.measure.service import daily_abnormal_returns
 
-from .conftest import SELLOFF_TICKERS, Events
+from .recorded import SELLOFF_TICKERS, Events
 
 
 def test_movers_of_the_selloff_session(

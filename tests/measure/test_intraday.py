@@ -15,8 +15,7 @@ from tracker.errors import NotFoundError
 from tracker.impact.intraday import intraday_reaction as engine_reaction
 from tracker.measure.service import intraday_reaction
 
-from .conftest import add_event
-from .recorded import load_recorded_intraday
+from .recorded import add_event, load_recorded_intraday
 
 START, END = datetime(2025, 1, 17, tzinfo=UTC), datetime(2025, 2, 3, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from tracker.errors import NotFoundError, UserInputError
 from tracker.measure.read import event_impact
 from tracker.measure.service import compute_impacts
 
-from .conftest import SELLOFF_TICKERS, Events
+from .recorded import SELLOFF_TICKERS, Events
 
 FIRM_KEYS = {
     "ticker", "window", "model", "alpha", "beta", "sigma", "n_est", "raw_return", "car",

@@ -28,8 +28,7 @@ from tracker.impact.study import EventRequest, run_event_study, window_label
 from tracker.measure.service import compute_impacts
 from tracker.measure.study import default_parameters
 
-from .conftest import POWER, PRICE_TICKERS, SELLOFF_TICKERS, Events, add_event
-from .recorded import load_recorded_prices
+from .recorded import POWER, PRICE_TICKERS, SELLOFF_TICKERS, Events, add_event, load_recorded_prices
 
 FIRST = datetime(2026, 1, 1, tzinfo=UTC)
 LATER = datetime(2026, 1, 2, tzinfo=UTC)

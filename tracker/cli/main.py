@@ -9,7 +9,20 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 from sqlalchemy.exc import OperationalError
 
-from tracker.cli import calendar, dashboard, db, events, feeds, impact, news, prices, query
+from tracker.cli import (
+    calendar,
+    dashboard,
+    db,
+    demo,
+    events,
+    feeds,
+    impact,
+    news,
+    prices,
+    query,
+    run,
+    status,
+)
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -21,12 +34,15 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(news.app, name="news")
-app.add_typer(query.app, name="query")
-# query_impact.register(query.app)  # `tracker query impact EVENT` (branch measure)
-app.add_typer(impact.app, name="impact")
+app.add_typer(events.app, name="events")
 app.add_typer(prices.app, name="prices")
 app.add_typer(calendar.app, name="calendar")
-app.add_typer(events.app, name="events")
+app.add_typer(run.app, name="run")
+app.add_typer(status.app, name="status")
+app.add_typer(impact.app, name="impact")
+app.command(name="demo")(demo.demo)
+app.add_typer(query.app, name="query")
+# query_impact.register(query.app)  # `tracker query impact EVENT` (branch measure)
 app.add_typer(dashboard.app, name="dashboard")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 import typer
@@ -11,11 +11,7 @@ import typer
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database
 from tracker.config import Settings
 from tracker.errors import NotFoundError, UserInputError
-from tracker.ingest.prices import (
-    IngestReport,
-    ingest_daily_bars,
-    ingest_intraday_bars,
-)
+from tracker.ingest.prices import ingest_prices
 from tracker.markets.bars import load_daily_bars
 from tracker.markets.universe import INSTRUMENTS, seed_universe
 from tracker.sources.prices import INTRADAY_INTERVALS, PriceSource
@@ -95,31 +91,15 @@ def fetch(
         wanted = (
             _tickers(tickers) or price_source.available_tickers() or [s.ticker for s in INSTRUMENTS]
         )
-        report = IngestReport()
-        if interval in (None, "1d"):
-            report.extend(
-                ingest_daily_bars(
-                    database, price_source, wanted, first, last, calendar=settings.calendar
-                )
-            )
-        intervals = (
-            [interval]
-            if interval not in (None, "1d")
-            else ([] if interval else list(price_source.default_intervals))
+        report = ingest_prices(
+            database,
+            price_source,
+            wanted,
+            first,
+            last,
+            interval=interval,
+            calendar=settings.calendar,
         )
-        for iv in intervals:
-            report.extend(
-                ingest_intraday_bars(
-                    database,
-                    price_source,
-                    wanted if interval else _with_intraday(price_source, wanted, iv),
-                    iv,
-                    datetime.combine(first, time(), UTC) if first else None,
-                    # --end is an inclusive date: bars starting before the next midnight UTC
-                    datetime.combine(last + timedelta(days=1), time(), UTC) if last else None,
-                    calendar=settings.calendar,
-                )
-            )
     finally:
         database.dispose()
     emit([r.as_row() for r in report.results], OutputFormat.table, REPORT_COLUMNS)
@@ -131,14 +111,6 @@ def fetch(
     )
     if report.results and len(report.failed) == len(report.results):
         raise typer.Exit(1)
-
-
-def _with_intraday(source: PriceSource, tickers: list[str], interval: str) -> list[str]:
-    """For the default run, only the tickers the source actually holds intraday bars for."""
-    root = getattr(source, "root", None)
-    if root is None:
-        return tickers
-    return [t for t in tickers if (root / "intraday" / f"{t}_{interval}.csv").is_file()]
 
 
 def _display(value: Any) -> Any:

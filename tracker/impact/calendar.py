@@ -39,7 +39,7 @@ def _closes(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Session dates and their UTC close instants as int64 nanoseconds, for searchsorted."""
     closes = _calendar(name).closes
     sessions = np.asarray(closes.index.values, dtype="datetime64[D]")
-    instants = closes.dt.tz_convert("UTC").dt.tz_localize(None).values.astype("datetime64[ns]")
+    instants = closes.dt.tz_convert(None).to_numpy().astype("datetime64[ns]")
     return sessions, instants.astype(np.int64)
 
 

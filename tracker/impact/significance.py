@@ -95,21 +95,21 @@ class GroupResult:
 
 
 def row_ranks(values: FloatArray) -> FloatArray:
-    """Average ranks (1-based) within each row, NaN left as NaN; vectorised over rows."""
+    """Average ranks (1-based) within each row, NaN left as NaN; vectorised over rows.
+
+    One argsort gives the ranks of rows without ties; the (rare, for real returns) rows with
+    ties are re-ranked with scipy's average method.
+    """
     rows, cols = values.shape
-    order = np.argsort(values, axis=1, kind="stable")  # NaN sort last
+    order = np.argsort(values, axis=1)  # NaN sort last
+    ranks = np.empty((rows, cols))
+    np.put_along_axis(ranks, order, np.arange(1.0, cols + 1.0)[None, :], axis=1)
+    ranks[~np.isfinite(values)] = np.nan
     ordered = np.take_along_axis(values, order, axis=1)
-    starts = np.ones((rows, cols), dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaN != NaN: each NaN its own group
-    flat = starts.ravel()
-    group = np.cumsum(flat) - 1
-    first = np.tile(np.arange(cols, dtype=np.float64), rows)[flat]
-    size = np.bincount(group).astype(np.float64)
-    ranked = (first + (size - 1.0) / 2.0 + 1.0)[group].reshape(rows, cols)
-    ranked[~np.isfinite(ordered)] = np.nan
-    out = np.empty_like(ranked)
-    np.put_along_axis(out, order, ranked, axis=1)
-    return np.asarray(out, dtype=np.float64)
+    tied = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    if tied.any():
+        ranks[tied] = stats.rankdata(values[tied], axis=1, nan_policy="omit")
+    return ranks
 
 
 def _nan_to_zero(values: FloatArray) -> FloatArray:
@@ -141,6 +141,9 @@ def mean_offdiagonal_correlation(residuals: FloatArray, positions: IntArray) -> 
         dates, column = np.unique(positions, return_inverse=True)
         matrix = np.full((n, len(dates)), np.nan)
         matrix[np.repeat(np.arange(n), positions.shape[1]), column.ravel()] = residuals.ravel()
+    if np.isfinite(matrix).all():  # common case: same dates, no gaps -> one product
+        corr_full = np.asarray(np.corrcoef(matrix), dtype=np.float64)
+        return float(corr_full[~np.eye(n, dtype=bool)].mean())
     present = np.isfinite(matrix).astype(np.float64)
     x = _nan_to_zero(matrix)
     count = present @ present.T
@@ -152,6 +155,16 @@ def mean_offdiagonal_correlation(residuals: FloatArray, positions: IntArray) -> 
         corr = cov / np.sqrt(var_x * var_x.T)
     keep = ~np.eye(n, dtype=bool) & (count >= MIN_CORRELATION_OVERLAP) & np.isfinite(corr)
     return float(corr[keep].mean()) if keep.any() else math.nan
+
+
+def _cached_correlation(result: StudyResult, members: IntArray, positions: IntArray) -> float:
+    """The KP correlation does not depend on the window: compute it once per member set."""
+    key = members.tobytes()
+    if key not in result.cache:
+        result.cache[key] = mean_offdiagonal_correlation(
+            result.fit.residuals[members], positions[members]
+        )
+    return result.cache[key]
 
 
 def _two_sided_normal(z: FloatArray) -> FloatArray:
@@ -215,9 +228,7 @@ def group_statistics_many(
         bmp = np.sqrt(n) * mean_scar / sd_scar
         # Kolari-Pynnonen: residual correlation by calendar date
         est_positions = result.position[:, None] + result.est_offsets[None, :]
-        mean_corr = np.array(
-            [mean_offdiagonal_correlation(result.fit.residuals[u], est_positions[u]) for u in used]
-        )
+        mean_corr = np.array([_cached_correlation(result, u, est_positions) for u in used])
         inflation = 1.0 + (n - 1.0) * mean_corr
         kp_patell = patell * np.sqrt(1.0 / inflation)
         kp_bmp = bmp * np.sqrt((1.0 - mean_corr) / inflation)
@@ -242,6 +253,16 @@ def group_statistics_many(
         wins = seg((car > 0).astype(np.float64))
         gsign = (wins - n * p_pos) / np.sqrt(n * p_pos * (1.0 - p_pos))
 
+        p_values = {
+            "patell": _two_sided_normal(patell),
+            "patell_kp": _two_sided_normal(kp_patell),
+            "bmp": _two_sided_t(bmp, n - 1.0),
+            "kp": _two_sided_t(kp_bmp, n - 1.0),
+            "cda": _two_sided_t(cda, est_days - 1.0),
+            "corrado": _two_sided_normal(corrado),
+            "gsign": _two_sided_normal(gsign),
+        }
+
     days = range(window[0], window[1] + 1)
     out = []
     for g, name in enumerate(names):
@@ -263,23 +284,21 @@ def group_statistics_many(
                 if ok
                 else dict.fromkeys(days, nan),
                 patell_z=float(patell[g]) if ok else nan,
-                patell_p=float(_two_sided_normal(patell[g : g + 1])[0]) if ok else nan,
+                patell_p=float(p_values["patell"][g]) if ok else nan,
                 patell_kp_z=float(kp_patell[g]),
-                patell_kp_p=float(_two_sided_normal(kp_patell[g : g + 1])[0]),
+                patell_kp_p=float(p_values["patell_kp"][g]),
                 bmp_t=float(bmp[g]),
-                bmp_p=float(_two_sided_t(bmp[g : g + 1], n[g : g + 1] - 1.0)[0]),
+                bmp_p=float(p_values["bmp"][g]),
                 kp_t=float(kp_bmp[g]),
-                kp_p=float(_two_sided_t(kp_bmp[g : g + 1], n[g : g + 1] - 1.0)[0]),
+                kp_p=float(p_values["kp"][g]),
                 mean_corr=float(mean_corr[g]),
                 effective_n=float(effective_n[g]),
                 cda_t=float(cda[g]) if ok else nan,
-                cda_p=float(_two_sided_t(cda[g : g + 1], est_days[g : g + 1] - 1.0)[0])
-                if ok
-                else nan,
+                cda_p=float(p_values["cda"][g]) if ok else nan,
                 corrado_z=float(corrado[g]) if ok else nan,
-                corrado_p=float(_two_sided_normal(corrado[g : g + 1])[0]) if ok else nan,
+                corrado_p=float(p_values["corrado"][g]) if ok else nan,
                 gsign_z=float(gsign[g]) if ok else nan,
-                gsign_p=float(_two_sided_normal(gsign[g : g + 1])[0]) if ok else nan,
+                gsign_p=float(p_values["gsign"][g]) if ok else nan,
             )
         )
     return out

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -192,6 +193,8 @@ class StudyResult:
     windows: dict[Window, WindowArrays]
     pair_status: NDArray_str
     fit_valid: BoolArray  # the fit is shown: enough data, and day 0 inside the index
+    # memo of window-independent group quantities (residual correlations), keyed by members
+    cache: dict[bytes, float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_pairs(self) -> int:
@@ -201,9 +204,13 @@ class StudyResult:
     def mapping_rule(self) -> str:
         return mapping_rule(self.params.calendar)
 
+    @cached_property
+    def _lookup(self) -> dict[tuple[str, str], int]:
+        return {k: i for i, k in enumerate(zip(self.event_keys, self.tickers, strict=True))}
+
     def pair_index(self, keys: Sequence[tuple[str, str]]) -> IntArray:
         """Positions of (event_key, ticker) pairs; KeyError names a pair that was not run."""
-        lookup = {k: i for i, k in enumerate(zip(self.event_keys, self.tickers, strict=True))}
+        lookup = self._lookup
         try:
             return np.array([lookup[(e, t)] for e, t in keys], dtype=np.int64)
         except KeyError as exc:

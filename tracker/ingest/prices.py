@@ -20,7 +20,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -457,4 +457,46 @@ def ingest_corporate_actions(
             result.error = answer.error if answer else "the source gave no answer for this ticker"
             continue
         _store(db, answer, result, source.name, lambda *_: UpsertCounts())
+    return report
+
+
+def ingest_prices(
+    db: Database,
+    source: PriceSource,
+    tickers: Sequence[str],
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    interval: str | None = None,
+    calendar: str = "XNYS",
+) -> IngestReport:
+    """What ``tracker prices fetch``, the demo and the scheduler's backfill all run.
+
+    ``interval`` None: daily bars (with their corporate actions) plus the source's default
+    intraday intervals, for the tickers that have them; ``"1d"``: daily only; an intraday
+    interval: only that. ``end`` is an inclusive date.
+    """
+    report = IngestReport()
+    if interval in (None, "1d"):
+        report.extend(ingest_daily_bars(db, source, tickers, start, end, calendar=calendar))
+    if interval == "1d":
+        return report
+    for each in [interval] if interval is not None else list(source.default_intervals):
+        wanted = list(tickers)
+        if interval is None:
+            holding = source.intraday_tickers(each)
+            if holding is not None:
+                wanted = [t for t in wanted if t.upper() in set(holding)]
+        report.extend(
+            ingest_intraday_bars(
+                db,
+                source,
+                wanted,
+                each,
+                datetime.combine(start, time(), UTC) if start else None,
+                # an inclusive end date: bars starting before the next midnight UTC
+                datetime.combine(end + timedelta(days=1), time(), UTC) if end else None,
+                calendar=calendar,
+            )
+        )
     return report

@@ -105,6 +105,11 @@ class LinkReport:
     def as_dict(self) -> dict[str, int | list[str]]:
         return dict(self.__dict__)
 
+    def as_counts(self) -> dict[str, int]:
+        """The figures for the job-run log (errors counted, not listed)."""
+        counts = {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+        return counts | {"errors": len(self.errors)}
+
 
 @dataclass(frozen=True)
 class _ArticleInfo:

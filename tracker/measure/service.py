@@ -152,6 +152,10 @@ class ImpactReport:
     def failed(self) -> list[EventOutcome]:
         return [outcome for outcome in self.events if outcome.error]
 
+    def as_counts(self) -> dict[str, int]:
+        """The figures for the job-run log and the demo."""
+        return {k: v for k, v in self.summary().items() if isinstance(v, int)}
+
     def summary(self) -> dict[str, Any]:
         return {
             "model": self.model,

@@ -100,6 +100,10 @@ class PriceSource(Protocol):
         """The tickers the source holds, or None when it can serve any listed ticker."""
         ...
 
+    def intraday_tickers(self, interval: str) -> list[str] | None:
+        """The tickers with ``interval`` bars, or None when it can serve any listed ticker."""
+        ...
+
 
 def check_interval(interval: str) -> str:
     """``interval`` if it is an intraday interval Yahoo serves; a clear error otherwise."""

@@ -39,6 +39,13 @@ class RecordedPriceSource:
     def available_tickers(self) -> list[str]:
         return sorted(path.stem.upper() for path in (self.root / "daily").glob("*.csv"))
 
+    def intraday_tickers(self, interval: str) -> list[str]:
+        suffix = f"_{interval}"
+        return sorted(
+            path.stem.removesuffix(suffix).upper()
+            for path in (self.root / "intraday").glob(f"*{suffix}.csv")
+        )
+
     def daily_bars(
         self, tickers: Sequence[str], start: date | None, end: date | None
     ) -> dict[str, TickerPrices]:

@@ -166,6 +166,9 @@ class YFinancePriceSource:
     def available_tickers(self) -> None:
         return None
 
+    def intraday_tickers(self, interval: str) -> None:
+        return None
+
     # -------------------------------------------------------------- protocol
 
     def daily_bars(

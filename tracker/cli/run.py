@@ -1,0 +1,140 @@
+"""``tracker run``: the scheduler service (or a replay of recorded weeks)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from tracker.cli.common import DbOption, open_database
+from tracker.config import Settings
+from tracker.db import Database, migrate
+from tracker.errors import ConfigError, UserInputError
+from tracker.scheduler.clock import SimulatedClock
+from tracker.scheduler.health import HealthServer, HealthState
+from tracker.scheduler.jobs import JobSpec
+from tracker.scheduler.leader import STANDBY_POLL_SECONDS, leader_lock_for
+from tracker.scheduler.pipeline import pipeline_jobs
+from tracker.scheduler.replay import ReplayDriver, parse_range
+from tracker.scheduler.runner import JobRunner, Outcome, worker_name
+from tracker.scheduler.service import HEARTBEAT_SECONDS, SchedulerService, install_signal_handlers
+from tracker.scheduler.testjobs import selfcheck_jobs
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(help="Run the scheduler: keep the tracker current, or replay recorded weeks.")
+
+
+class JobSet(StrEnum):
+    pipeline = "pipeline"
+    test = "test"  # cheap jobs that exercise the scheduler itself (tests, smoke checks)
+
+
+def jobs_for(job_set: JobSet, settings: Settings, *, replay: bool) -> list[JobSpec]:
+    if job_set is JobSet.test:
+        return selfcheck_jobs()
+    return pipeline_jobs(settings, replay=replay)
+
+
+def require_current_schema(db: Database) -> None:
+    if migrate.current_revision(db.engine) != migrate.head_revision():
+        raise ConfigError("the database schema is not current: run `tracker db upgrade` first")
+
+
+@app.callback(invoke_without_command=True)
+def run(
+    db: DbOption = None,
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            "--replay",
+            metavar="START..END",
+            help="Replay recorded feeds and prices over these dates on a simulated clock.",
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", help="Replay speed: simulated seconds per real second.")
+    ] = 3600.0,
+    health_port: Annotated[
+        int | None,
+        typer.Option(
+            "--health-port",
+            help="Health endpoint port (default TRACKER_HEALTH_PORT; 0 picks a free one).",
+            show_default=False,
+        ),
+    ] = None,
+    health_host: Annotated[
+        str, typer.Option("--health-host", help="Health endpoint host.")
+    ] = "127.0.0.1",
+    job_set: Annotated[JobSet, typer.Option("--jobs", hidden=True)] = JobSet.pipeline,
+    heartbeat: Annotated[float, typer.Option("--heartbeat", hidden=True, min=0.1)] = (
+        HEARTBEAT_SECONDS
+    ),
+    standby_poll: Annotated[float, typer.Option("--standby-poll", hidden=True, min=0.1)] = (
+        STANDBY_POLL_SECONDS
+    ),
+) -> None:
+    """Run the jobs until SIGTERM/SIGINT; a second process stands by and takes over."""
+    if speed <= 0:
+        raise UserInputError(f"--speed must be positive, got {speed}")
+    window = parse_range(replay) if replay else None
+    settings, database = open_database(db)
+    try:
+        require_current_schema(database)
+        jobs = jobs_for(job_set, settings, replay=window is not None)
+        state = HealthState(worker=worker_name(), max_silence_seconds=max(30.0, 3 * heartbeat))
+        port = settings.health_port if health_port is None else health_port
+        server = HealthServer(state, database, health_host, port).start()
+        typer.echo(f"health: http://{health_host}:{server.port}/health", err=True)
+        try:
+            if window is None:
+                service = SchedulerService(
+                    database,
+                    settings,
+                    jobs,
+                    leader_lock_for(database),
+                    health=state,
+                    heartbeat_seconds=heartbeat,
+                    standby_poll_seconds=standby_poll,
+                )
+                install_signal_handlers(service.request_stop)
+                service.run()
+            else:
+                _replay(database, settings, jobs, window, speed, state)
+        finally:
+            server.stop()
+    finally:
+        database.dispose()
+
+
+def _replay(
+    database: Database,
+    settings: Settings,
+    jobs: list[JobSpec],
+    window: tuple[datetime, datetime],
+    speed: float,
+    state: HealthState,
+) -> None:
+    start, end = window
+    lock = leader_lock_for(database)
+    if not lock.try_acquire():
+        raise UserInputError(
+            "another scheduler is running on this database; stop it before a replay"
+        )
+    stop = threading.Event()
+    install_signal_handlers(stop.set)
+    try:
+        state.set_role("replay")
+        runner = JobRunner(database, settings, SimulatedClock(start, speed), replay=True)
+        summary = ReplayDriver(runner, jobs, start, end, health=state, stop=stop).run()
+    finally:
+        lock.release()
+    typer.echo(
+        f"replayed {start.date()}..{(end.date())} at x{speed:g}: {len(summary.runs)} runs, "
+        f"{summary.count(Outcome.success)} succeeded, {summary.count(Outcome.failed)} failed, "
+        f"{summary.count(Outcome.skipped)} already done"
+    )
