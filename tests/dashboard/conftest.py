@@ -27,3 +27,15 @@ def demo_database_url(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) 
     finally:
         database.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def demo_postgres_url(postgres_server, data_dir: Path) -> str:
+    """The same demo on the real PostgreSQL (the dashboard must read both backends)."""
+    url = postgres_server.create_database()
+    database = Database.connect(url)
+    try:
+        build_demo(database, load_settings(database_url=url, data_dir=data_dir))
+    finally:
+        database.dispose()
+    return url

@@ -112,8 +112,8 @@ def test_timeline_hides_weekends_and_the_holidays_of_the_period(open_app, demo_d
     assert "2025-01-20" in holidays
 
 
-def test_event_filters_change_what_is_listed(open_app, demo_database_url):
-    app = open_app(demo_database_url, "events")
+def test_event_filters_change_what_is_listed(open_app, demo_url):
+    app = open_app(demo_url, "events")
     everything = frame_with(app, "title")
     assert set(everything["origin"]) == {"curated", "detected"}
 
@@ -135,8 +135,15 @@ def test_event_filters_change_what_is_listed(open_app, demo_database_url):
     assert 0 < len(significant) < len(curated)
 
 
-def test_the_selloff_event_shows_nvda_and_vst_falling(open_app, demo_database_url):
-    database = Database.connect(demo_database_url)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_url(request) -> str:
+    """The demo database on each backend."""
+    name = "demo_database_url" if request.param == "sqlite" else "demo_postgres_url"
+    return request.getfixturevalue(name)
+
+
+def test_the_selloff_event_shows_nvda_and_vst_falling(open_app, demo_url):
+    database = Database.connect(demo_url)
     with database.session() as session:
         found = search_events(
             session,
@@ -145,7 +152,7 @@ def test_the_selloff_event_shows_nvda_and_vst_falling(open_app, demo_database_ur
     database.dispose()
     selloff = next(e for e in found if e.day0 == SELLOFF_DAY)
 
-    app = open_app(demo_database_url, "event_detail", event=str(selloff.id))
+    app = open_app(demo_url, "event_detail", event=str(selloff.id))
     assert_rendered(app, "Event detail")
     impacts = frame_with(app, "CAR (%)").set_index("ticker")
     assert impacts.loc["NVDA", "CAR (%)"] < 0
