@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -20,9 +20,6 @@ import streamlit as st
 from tracker.config import Settings, load_settings
 from tracker.db import Database
 from tracker.impact.calendar import sessions_between
-from tracker.impact.intraday import IntradayReaction
-from tracker.measure.daily import daily_abnormal_returns
-from tracker.measure.intraday import intraday_reaction
 from tracker.query import (
     EventDetail,
     EventFilter,
@@ -41,6 +38,9 @@ from tracker.query import (
     price_history,
     search_events,
 )
+
+if TYPE_CHECKING:  # the engine (SciPy) loads only when a page needs it: faster first render
+    from tracker.impact.intraday import IntradayReaction
 
 HEAVY_TTL = 60  # seconds: prices, events, details
 LIVE_TTL = 20  # seconds: the live page refreshes often
@@ -164,6 +164,8 @@ def headlines(limit: int = 30, text: str | None = None) -> list[Headline]:
 
 @st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
 def _movers(url: str, day: date) -> pd.DataFrame:
+    from tracker.measure.daily import daily_abnormal_returns
+
     return daily_abnormal_returns(database(url), settings(), day)
 
 
@@ -174,6 +176,8 @@ def movers(day: date) -> pd.DataFrame:
 
 @st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
 def _intraday(url: str, event_id: int) -> list[IntradayReaction]:
+    from tracker.measure.intraday import intraday_reaction
+
     return intraday_reaction(database(url), settings(), event_id)
 
 

@@ -6,7 +6,8 @@ Chromium, fail on any Streamlit exception box, save a screenshot of each page.
 Streamlit draws the page over a websocket after the load event, so Chromium's one-shot
 ``--screenshot`` would capture an empty skeleton. Instead this drives Chromium through the
 DevTools protocol (the ``websockets`` client, already a Streamlit dependency): navigate,
-wait until the app has finished running and the page content is stable, then read the DOM for
+wait until the app reports its script run finished (``data-test-script-state``) and
+the page content is stable, then read the DOM for
 ``[data-testid="stException"]`` and capture the whole page. Chromium runs with no sandbox, no
 GPU and no background networking; the dashboard listens on 127.0.0.1 only.
 """
@@ -49,8 +50,11 @@ CHROMIUM_FLAGS = (
 )
 READY_SCRIPT = """
 (() => {
+  const root = document.querySelector('[data-testid="stApp"]');
   const app = document.querySelector('[data-testid="stAppViewContainer"]');
-  const running = document.querySelector('[data-testid="stStatusWidget"]');
+  const state = root ? root.getAttribute('data-test-script-state') : null;
+  const running = state !== 'notRunning'
+    || document.querySelector('[data-testid="stStatusWidget"]');
   const skeleton = document.querySelector('[data-testid="stAppSkeleton"]');
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
   return JSON.stringify({
@@ -80,7 +84,7 @@ class PageCheck:
 class PageResult:
     name: str
     url: str
-    seconds: float
+    seconds: float  # until the app finished its run and showed content (the user's wait)
     screenshot: Path
     exceptions: list[str]
     missing_text: bool
@@ -144,11 +148,13 @@ async def check_page(
     url = base + page.path
     started = time.monotonic()
     await tools.call("Page.navigate", url=url)
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(0.2)  # let the old page go before polling the new one
     deadline = started + timeout
-    stable_since, last_height = None, -1
+    stable_since, last_height, first_ready = None, -1, None
     while time.monotonic() < deadline:
         state = await tools.evaluate(READY_SCRIPT)
+        if state["ready"] and first_ready is None:
+            first_ready = time.monotonic() - started
         if state["ready"] and state["height"] == last_height:
             stable_since = stable_since or time.monotonic()
             if time.monotonic() - stable_since >= 1.5:  # charts settle after the script ends
@@ -156,8 +162,8 @@ async def check_page(
         else:
             stable_since = None
         last_height = state["height"]
-        await asyncio.sleep(0.3)
-    seconds = time.monotonic() - started
+        await asyncio.sleep(0.1)
+    seconds = first_ready if first_ready is not None else time.monotonic() - started
     height = min(int((await tools.evaluate(READY_SCRIPT))["height"]), 6000)
     await tools.call(
         "Emulation.setDeviceMetricsOverride",
