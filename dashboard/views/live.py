@@ -45,7 +45,7 @@ def _headlines() -> None:
 
 
 def _movers(fresh_day: date | None) -> None:
-    st.subheader("Movers against the benchmark")
+    st.subheader("Movers vs benchmark")
     if fresh_day is None:
         _ui.empty_state("No prices yet.")
         return
@@ -102,12 +102,12 @@ def live_panel() -> None:
         return
     _ui.freshness_badge(fresh)
     st.caption(f"Refreshed {_ui.eastern(_data.now_utc())}; refreshes every {REFRESH_SECONDS} s.")
-    left, right = st.columns([3, 2])
+    _headlines()
+    left, right = st.columns([2, 3])
     with left:
-        _headlines()
-    with right:
         _movers(fresh.latest_bar_date)
-    _fresh_events()
+    with right:
+        _fresh_events()
 
 
 st.title("Live")
