@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from tracker.cli import (
     calendar,
     db,
+    dashboard,
     demo,
     digest,
     events,
@@ -45,6 +46,7 @@ app.command(name="demo")(demo.demo)
 app.add_typer(query.app, name="query")
 query_impact.register(query.app)
 app.add_typer(digest.app, name="digest")
+app.add_typer(dashboard.app, name="dashboard")
 
 
 def package_version() -> str:

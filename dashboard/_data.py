@@ -1,0 +1,227 @@
+"""Cached reads for the dashboard: thin wrappers around tracker.query and tracker.measure.read.
+
+The dashboard computes no statistics and writes no SQL: every number comes from the query
+layer. Wrapping each call in ``st.cache_data`` (with a TTL, so new data shows up within a
+minute) keeps reruns fast: Streamlit reruns the whole page on every click. The Database is a
+``st.cache_resource`` so one engine (and its connection pool) serves every session.
+Arguments are plain hashable values so they can form the cache key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import streamlit as st
+
+from tracker.config import Settings, load_settings
+from tracker.db import Database
+from tracker.impact.calendar import sessions_between
+from tracker.query import (
+    EventDetail,
+    EventFilter,
+    EventSummary,
+    FailingFeed,
+    Freshness,
+    Headline,
+    JobSummary,
+    LatestBar,
+    data_freshness,
+    failing_feeds,
+    get_event_detail,
+    job_runs_summary,
+    latest_bars,
+    latest_headlines,
+    price_history,
+    search_events,
+)
+
+if TYPE_CHECKING:  # the engine (SciPy) loads only when a page needs it: faster first render
+    from tracker.impact.intraday import IntradayReaction
+
+HEAVY_TTL = 60  # seconds: prices, events, details
+LIVE_TTL = 20  # seconds: the live page refreshes often
+
+EMPTY_HINT = (
+    "No data yet — run `tracker demo` (offline, recorded data) or `tracker run` "
+    "(live feeds and prices), then reload this page."
+)
+
+
+@st.cache_resource
+def settings() -> Settings:
+    """Settings from the environment (``tracker dashboard`` passes TRACKER_DATABASE_URL)."""
+    return load_settings()
+
+
+@st.cache_resource
+def database(url: str | None = None) -> Database:
+    return Database.connect(url or settings().database_url)
+
+
+def database_url() -> str:
+    return os.environ.get("TRACKER_DATABASE_URL") or settings().database_url
+
+
+def _db() -> Database:
+    return database(database_url())
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def freshness(url: str) -> Freshness:
+    with database(url).session() as session:
+        return data_freshness(session)
+
+
+def current_freshness() -> Freshness:
+    return freshness(database_url())
+
+
+def is_empty(fresh: Freshness) -> bool:
+    return fresh.article_count == 0 and fresh.latest_bar_date is None
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _events(url: str, flt: EventFilter) -> list[EventSummary]:
+    with database(url).session() as session:
+        return search_events(session, flt)
+
+
+def events(flt: EventFilter) -> list[EventSummary]:
+    return _events(database_url(), flt)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _event_detail(url: str, ref: str) -> EventDetail:
+    with database(url).session() as session:
+        return get_event_detail(session, ref)
+
+
+def event_detail(ref: str | int) -> EventDetail:
+    return _event_detail(database_url(), str(ref))
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _prices(
+    url: str,
+    tickers: tuple[str, ...],
+    basket: str | None,
+    start: date | None,
+    end: date | None,
+    rebase_at: date | None,
+) -> pd.DataFrame:
+    with database(url).session() as session:
+        return price_history(
+            session, tickers, basket=basket, start=start, end=end, rebase_at=rebase_at
+        )
+
+
+def prices(
+    tickers: Sequence[str],
+    basket: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    rebase_at: date | None = None,
+) -> pd.DataFrame:
+    return _prices(database_url(), tuple(tickers), basket, start, end, rebase_at)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _instruments(url: str) -> list[LatestBar]:
+    with database(url).session() as session:
+        return latest_bars(session)
+
+
+def instruments() -> list[LatestBar]:
+    """Active instruments with their newest stored session (the ticker picker and health)."""
+    return _instruments(database_url())
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _baskets(url: str) -> dict[str, list[str]]:
+    from tracker.measure.events import basket_memberships
+
+    with database(url).session() as session:
+        return {slug: sorted(members) for slug, (_, members) in basket_memberships(session).items()}
+
+
+def baskets() -> dict[str, list[str]]:
+    return _baskets(database_url())
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def _headlines(url: str, limit: int, text: str | None) -> list[Headline]:
+    with database(url).session() as session:
+        return latest_headlines(session, limit=limit, text=text)
+
+
+def headlines(limit: int = 30, text: str | None = None) -> list[Headline]:
+    return _headlines(database_url(), limit, text)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _movers(url: str, day: date) -> pd.DataFrame:
+    from tracker.measure.daily import daily_abnormal_returns
+
+    return daily_abnormal_returns(database(url), settings(), day)
+
+
+def movers(day: date) -> pd.DataFrame:
+    """Every ticker's abnormal return against the benchmark on one session (the engine's)."""
+    return _movers(database_url(), day)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _intraday(url: str, event_id: int) -> list[IntradayReaction]:
+    from tracker.measure.intraday import intraday_reaction
+
+    return intraday_reaction(database(url), settings(), event_id)
+
+
+def intraday(event_id: int) -> list[IntradayReaction]:
+    return _intraday(database_url(), event_id)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _jobs(url: str) -> list[JobSummary]:
+    with database(url).session() as session:
+        return job_runs_summary(session)
+
+
+def jobs() -> list[JobSummary]:
+    return _jobs(database_url())
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _failing(url: str) -> list[FailingFeed]:
+    with database(url).session() as session:
+        return failing_feeds(session)
+
+
+def failing() -> list[FailingFeed]:
+    return _failing(database_url())
+
+
+@st.cache_data(ttl=24 * 3600, show_spinner=False)
+def closed_weekdays(start: date, end: date, calendar: str) -> list[date]:
+    """Weekdays without a session (holidays) between start and end: the chart's rangebreaks."""
+    sessions = set(sessions_between(start, end, calendar))
+    days = pd.bdate_range(start, end).date
+    return [day for day in days if day not in sessions]
+
+
+def calendar_name() -> str:
+    return settings().calendar
+
+
+def now_utc() -> datetime:
+    return pd.Timestamp.now(tz="UTC").to_pydatetime()
+
+
+def as_records(items: Sequence[Any]) -> list[dict[str, Any]]:
+    from tracker.query import as_record
+
+    return [as_record(item) for item in items]

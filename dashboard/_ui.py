@@ -1,0 +1,113 @@
+"""Small presentation helpers shared by the pages: escaping, links, marks, empty states.
+
+Feed text is untrusted: it reaches the page only through ``st.text``, ``st.dataframe`` or
+markdown that has been escaped here (so a headline cannot inject a link, an image that
+calls home, or HTML). Links are kept only when they are http(s).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from dashboard import _data
+from dashboard.charts import market_time
+from tracker.query import Freshness
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: str) -> str:
+    """Text safe to embed in Streamlit markdown: every markdown/HTML metacharacter escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) link, else None (no javascript:, data:, ...)."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return url.strip()
+    return None
+
+
+def significance_mark(p_value: float | None) -> str:
+    """The usual stars: *** p<0.01, ** p<0.05, * p<0.10."""
+    if p_value is None or p_value != p_value:
+        return ""
+    if p_value < 0.01:
+        return "***"
+    if p_value < 0.05:
+        return "**"
+    if p_value < 0.10:
+        return "*"
+    return ""
+
+
+def eastern(moment: datetime | None) -> str:
+    return market_time(moment) if moment is not None else "—"
+
+
+def empty_state(what: str = "") -> None:
+    """The message an empty database shows, naming the command that fills it."""
+    st.info(f"{what + ' ' if what else ''}{_data.EMPTY_HINT}", icon=":material/inbox:")
+
+
+def require_data() -> Freshness | None:
+    """The database's freshness, or None after showing the empty state."""
+    fresh = _data.current_freshness()
+    if _data.is_empty(fresh):
+        empty_state()
+        return None
+    return fresh
+
+
+def freshness_badge(fresh: Freshness) -> None:
+    """Visible data freshness: how old the newest article and the newest price are."""
+    now = _data.now_utc()
+    parts = []
+    if fresh.latest_article_at is not None:
+        age = now - fresh.latest_article_at
+        parts.append(
+            f"newest article {eastern(fresh.latest_article_at)} ({_age(age.total_seconds())} ago)"
+        )
+    else:
+        parts.append("no articles yet")
+    if fresh.latest_bar_date is not None:
+        days = (now.date() - fresh.latest_bar_date).days
+        parts.append(f"newest close {fresh.latest_bar_date.isoformat()} ({days} d ago)")
+    else:
+        parts.append("no prices yet")
+    stale = fresh.latest_article_at is None or (
+        (now - fresh.latest_article_at).total_seconds() > 24 * 3600
+    )
+    icon = ":material/warning:" if stale else ":material/check_circle:"
+    message = "Data freshness: " + "; ".join(parts)
+    if stale:
+        st.warning(
+            message + " — data is stale (recorded demo data, or the jobs are not running).",
+            icon=icon,
+        )
+    else:
+        st.success(message, icon=icon)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{int(seconds // 86400)} d"
+
+
+def open_event(event_id: int) -> None:
+    """Go to the event-detail page for this event (its id travels in the URL)."""
+    st.switch_page("views/event_detail.py", query_params={"event": str(event_id)})
+
+
+def day_or_none(value: object) -> date | None:
+    return value if isinstance(value, date) else None

@@ -1,0 +1,301 @@
+"""Event detail: what the news was, which stocks it touches and why, and what it did to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import _data, _ui
+from dashboard.charts import car_bar_figure, car_path_figure
+from tracker.errors import TrackerError
+from tracker.query import DEFAULT_MODEL, DEFAULT_WINDOW, EventDetail, EventFilter, FirmImpactRow
+
+GROUP_COLUMNS = (
+    ("caar", None),
+    ("patell_z", "patell_p"),
+    ("patell_kp_z", "patell_kp_p"),
+    ("bmp_t", "bmp_p"),
+    ("kp_t", "kp_p"),
+    ("cda_t", "cda_p"),
+    ("corrado_z", "corrado_p"),
+    ("gsign_z", "gsign_p"),
+)
+PICKER_LIMIT = 300
+
+
+def _label(window: tuple[int, int]) -> str:
+    return f"[{window[0]:+d},{window[1]:+d}]"
+
+
+def _pick_event() -> str | None:
+    """The event in the URL (?event=ID), else one chosen from the latest events."""
+    ref = st.query_params.get("event")
+    recent = _data.events(EventFilter(limit=PICKER_LIMIT, sort="time"))
+    if not recent:
+        _ui.empty_state("No events yet.")
+        return None
+    labels = {
+        f"{e.first_reported_at:%Y-%m-%d} · {e.title[:100]} (#{e.id})": str(e.id) for e in recent
+    }
+    ids = list(labels.values())
+    index = ids.index(ref) if ref in ids else None
+    chosen = st.selectbox(
+        "Event",
+        list(labels),
+        index=index,
+        placeholder="choose an event (or open one from the timeline or the events table)",
+    )
+    if chosen is not None and labels[chosen] != ref:
+        st.query_params["event"] = labels[chosen]
+        return labels[chosen]
+    return ref
+
+
+def _header(detail: EventDetail) -> None:
+    st.header(_ui.md_escape(detail.title))
+    facts = st.columns(5)
+    facts[0].metric("Kind", detail.kind)
+    facts[1].metric("Origin", detail.origin)
+    facts[2].metric("Day 0 (first session)", detail.day0.isoformat() if detail.day0 else "—")
+    facts[3].metric("Articles", detail.article_count)
+    facts[4].metric("Sources", detail.source_count)
+    st.caption(f"First reported {_ui.eastern(detail.first_reported_at)} (US Eastern)")
+    if detail.description:
+        st.text(detail.description)
+    link = _ui.safe_url(detail.reference_url)
+    if link:
+        st.link_button("Reference", link)
+
+
+def _articles(detail: EventDetail) -> None:
+    st.subheader("Articles")
+    if not detail.articles:
+        st.caption("No articles attached (a curated event from the timeline).")
+        return
+    frame = pd.DataFrame(
+        {
+            "time (ET)": [_ui.eastern(a.published_at) for a in detail.articles],
+            "source": [a.source for a in detail.articles],
+            "title": [a.title for a in detail.articles],
+            "link": [_ui.safe_url(a.url) for a in detail.articles],
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            "title": st.column_config.TextColumn(width="large"),
+            "link": st.column_config.LinkColumn("link", display_text="open"),
+        },
+    )
+
+
+def _tickers(detail: EventDetail) -> None:
+    st.subheader("Affected tickers and why")
+    if not detail.tickers:
+        st.caption("No tickers linked to this event.")
+        return
+    frame = pd.DataFrame(
+        {
+            "ticker": [t.ticker for t in detail.tickers],
+            "name": [t.name for t in detail.tickers],
+            "relevance": [t.relevance for t in detail.tickers],
+            "why": [t.reason for t in detail.tickers],
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        height=min(400, 38 + 35 * len(frame)),
+        column_config={"why": st.column_config.TextColumn(width="large")},
+    )
+
+
+def _number_formats(frame: pd.DataFrame) -> dict[str, Any]:
+    """Percentages and statistics to two decimals, p-values to four."""
+    formats: dict[str, Any] = {}
+    for column in frame.columns:
+        if column == "p":
+            formats[column] = st.column_config.NumberColumn(format="%.4f")
+        elif pd.api.types.is_float_dtype(frame[column]):
+            formats[column] = st.column_config.NumberColumn(format="%.2f")
+    return formats
+
+
+def _impact_table(rows: list[FirmImpactRow]) -> pd.DataFrame:
+    """AR by event day and CAR with its test, one row per ticker (all from the engine)."""
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        ars = row.statistics.get("ar") or {}
+        record: dict[str, Any] = {"ticker": row.ticker, "status": row.status}
+        for day in sorted(ars, key=int):
+            value = ars[day]
+            record[f"AR {int(day):+d} (%)"] = None if value is None else value * 100.0
+        record["CAR (%)"] = None if row.car is None else row.car * 100.0
+        record["t"] = row.car_t
+        record["p"] = row.car_p
+        record["sig"] = _ui.significance_mark(row.car_p)
+        record["raw return (%)"] = None if row.raw_return is None else row.raw_return * 100.0
+        records.append(record)
+    return pd.DataFrame(records)
+
+
+def _car_path(rows: list[FirmImpactRow], tickers: list[str]) -> None:
+    """CAR[0,k] from the engine's daily ARs, with 95% intervals at the stored windows.
+
+    The engine stores the standard error of the cumulative return per window ([0,0], [0,+1],
+    [0,+5]); the interval is drawn exactly where one is stored, never interpolated.
+    """
+    anchored = [r for r in rows if r.window_start == 0 and r.ticker in tickers]
+    longest: dict[str, FirmImpactRow] = {}
+    for row in anchored:
+        if row.ticker not in longest or row.window_end > longest[row.ticker].window_end:
+            longest[row.ticker] = row
+    paths: dict[str, pd.Series] = {}
+    errors: dict[str, pd.Series] = {}
+    for ticker, row in longest.items():
+        ars = {int(day): value for day, value in (row.statistics.get("ar") or {}).items()}
+        if not ars or any(value is None for value in ars.values()):
+            continue
+        paths[ticker] = pd.Series(ars).sort_index().cumsum()
+        errors[ticker] = pd.Series(
+            {
+                r.window_end: r.statistics.get("car_se")
+                for r in anchored
+                if r.ticker == ticker and r.statistics.get("car_se") is not None
+            },
+            dtype=float,
+        )
+    if not paths:
+        st.caption("No complete CAR path for these tickers yet (window still open or no data).")
+        return
+    st.plotly_chart(car_path_figure(paths, errors), width="stretch")
+    st.caption(
+        "Intervals are ±1.96 standard errors of CAR[0,k] where the engine stores one "
+        "([0,0], [0,+1], [0,+5])."
+    )
+
+
+def _groups(detail: EventDetail, model: str, window: tuple[int, int]) -> None:
+    st.subheader(f"Basket CAAR {_label(window)}")
+    rows = [
+        g
+        for g in detail.group_impacts
+        if g.model == model and (g.window_start, g.window_end) == window
+    ]
+    if not rows:
+        st.caption("No basket results for this model and window.")
+        return
+    records = []
+    for g in rows:
+        stats = g.statistics
+        record: dict[str, Any] = {"basket": g.basket, "status": g.status, "N": g.n}
+        record["effective N"] = stats.get("effective_n")
+        record["mean corr"] = stats.get("mean_corr")
+        for name, p_name in GROUP_COLUMNS:
+            value = stats.get(name)
+            if name == "caar":
+                record["CAAR (%)"] = None if value is None else value * 100.0
+                continue
+            p_value = stats.get(p_name) if p_name else None
+            record[name] = value
+            record[f"{name} sig"] = _ui.significance_mark(p_value)
+        records.append(record)
+    frame = pd.DataFrame(records)
+    st.dataframe(frame, hide_index=True, column_config=_number_formats(frame))
+    st.caption(
+        "Patell Z, BMP t and their Kolari–Pynnönen adjustments for cross-correlation (kp), "
+        "Brown–Warner crude dependence t (cda), Corrado rank z, generalised sign z. "
+        "*** p<0.01, ** p<0.05, * p<0.10."
+    )
+
+
+def _intraday(event_id: int) -> None:
+    st.subheader("Intraday reaction")
+    try:
+        reactions = _data.intraday(event_id)
+    except TrackerError as exc:
+        st.caption(str(exc))
+        return
+    usable = [r for r in reactions if r.status != "no_bars"]
+    if not usable:
+        st.caption(
+            "No intraday bars around this event for its tickers "
+            "(the recorded data holds hourly SPY and QQQ only)."
+        )
+        return
+    records = []
+    for r in usable:
+        record: dict[str, Any] = {"ticker": r.ticker, "status": r.status, "vs": r.benchmark or ""}
+        for horizon, value in r.returns.items():
+            record[f"{horizon} (%)"] = value * 100.0
+        for horizon, value in r.excess_returns.items():
+            record[f"{horizon} excess (%)"] = value * 100.0
+        records.append(record)
+    st.dataframe(pd.DataFrame(records), hide_index=True)
+
+
+def render() -> None:
+    st.title("Event detail")
+    if _ui.require_data() is None:
+        return
+    ref = _pick_event()
+    if ref is None:
+        return
+    try:
+        detail = _data.event_detail(ref)
+    except TrackerError as exc:
+        st.warning(str(exc))
+        return
+    _header(detail)
+    _articles(detail)
+    _tickers(detail)
+    st.divider()
+    windows = sorted({(f.window_start, f.window_end) for f in detail.firm_impacts})
+    models = sorted({f.model for f in detail.firm_impacts})
+    if not windows:
+        st.info("No impact measured for this event yet — run `tracker impact compute`.")
+        _intraday(detail.id)
+        return
+    pick = st.columns(2)
+    window = pick[0].selectbox(
+        "Event window",
+        windows,
+        index=windows.index(DEFAULT_WINDOW) if DEFAULT_WINDOW in windows else 0,
+        format_func=_label,
+    )
+    model = pick[1].selectbox(
+        "Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0
+    )
+    rows = [
+        f
+        for f in detail.firm_impacts
+        if f.model == model and (f.window_start, f.window_end) == window
+    ]
+    st.subheader(f"Abnormal returns, CAR {_label(window)} ({model} model)")
+    table = _impact_table(rows)
+    st.dataframe(table, hide_index=True, column_config=_number_formats(table))
+    st.caption("*** p<0.01, ** p<0.05, * p<0.10 (two-sided t test of CAR).")
+    measured = table.dropna(subset=["CAR (%)"]) if not table.empty else table
+    if not measured.empty:
+        bars = pd.DataFrame(
+            {
+                "ticker": measured["ticker"],
+                "car": measured["CAR (%)"] / 100.0,
+                "car_p": measured["p"],
+            }
+        )
+        st.plotly_chart(car_bar_figure(bars, _label(window)), width="stretch")
+        model_rows = [f for f in detail.firm_impacts if f.model == model]
+        top = measured.reindex(measured["CAR (%)"].abs().sort_values(ascending=False).index)
+        chosen = st.multiselect(
+            "CAR path for", list(measured["ticker"]), default=list(top["ticker"][:4])
+        )
+        _car_path(model_rows, chosen)
+    _groups(detail, model, window)
+    _intraday(detail.id)
+
+
+render()

@@ -1,0 +1,132 @@
+"""Events: search and filter every event, download the result as CSV, open one."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import _data, _ui
+from tracker.errors import TrackerError
+from tracker.query import DEFAULT_WINDOW, EventFilter, EventSummary
+
+KINDS = (
+    "(any)",
+    "model_release",
+    "product",
+    "market_move",
+    "earnings",
+    "policy",
+    "corporate",
+    "security",
+    "news",
+)
+WINDOWS = ((0, 0), (0, 1), (-1, 1), (0, 5), (-5, 5))
+
+
+def _frame(found: list[EventSummary]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": [e.id for e in found],
+            "first reported (ET)": [_ui.eastern(e.first_reported_at) for e in found],
+            "day 0": [e.day0 for e in found],
+            "kind": [e.kind for e in found],
+            "origin": [e.origin for e in found],
+            "title": [e.title for e in found],
+            "sources": [e.source_count for e in found],
+            "top ticker": [e.top_ticker for e in found],
+            "CAR (%)": [None if e.top_car is None else e.top_car * 100.0 for e in found],
+            "p": [e.top_car_p for e in found],
+            "sig": [_ui.significance_mark(e.top_car_p) for e in found],
+        }
+    )
+
+
+def _filter(last_day: date | None) -> EventFilter:
+    top = st.columns([3, 2, 2, 2])
+    text = top[0].text_input("Search text", placeholder='e.g. deepseek, "export rule", nvid*')
+    entity = top[1].text_input("Entity", placeholder="e.g. DeepSeek")
+    tickers = sorted(bar.ticker for bar in _data.instruments())
+    ticker = top[2].selectbox("Ticker", ["(any)", *tickers])
+    kind = top[3].selectbox("Kind", KINDS)
+    second = st.columns([3, 2, 2, 2, 2])
+    dates = second[0].date_input(
+        "First reported between",
+        value=[last_day - timedelta(days=730), last_day] if last_day else [],
+    )
+    origin = second[1].radio("Origin", ["all", "curated", "detected"], horizontal=True)
+    min_car = second[2].number_input(
+        "min |CAR| (%)", min_value=0.0, max_value=100.0, value=0.0, step=1.0
+    )
+    window = second[3].selectbox(
+        "CAR window", WINDOWS, index=WINDOWS.index(DEFAULT_WINDOW), format_func=str
+    )
+    significant = second[4].checkbox("Significant only", help="CAR p-value below 0.05")
+    third = st.columns([2, 2, 6])
+    sort = third[0].radio("Sort", ["time", "impact"], horizontal=True)
+    limit = int(third[1].number_input("Max rows", min_value=10, max_value=5000, value=200))
+    start = dates[0] if len(dates) >= 1 else None
+    end = dates[1] if len(dates) == 2 else None
+    return EventFilter(
+        text=text.strip() or None,
+        start=start,
+        end=end,
+        entity=entity.strip() or None,
+        ticker=None if ticker == "(any)" else ticker,
+        kind=None if kind == "(any)" else kind,
+        origin=None if origin == "all" else origin,
+        min_abs_car=min_car / 100.0 if min_car > 0 else None,
+        significant=significant,
+        window=window,
+        sort="impact" if sort == "impact" else "time",
+        limit=limit,
+    )
+
+
+def render() -> None:
+    st.title("Events")
+    fresh = _ui.require_data()
+    if fresh is None:
+        return
+    last = fresh.latest_article_at.date() if fresh.latest_article_at else fresh.latest_bar_date
+    flt = _filter(last)
+    try:
+        found = _data.events(flt)
+    except TrackerError as exc:
+        st.warning(str(exc))
+        return
+    if not found:
+        st.info("No event matches these filters.")
+        return
+    frame = _frame(found)
+    st.caption(
+        f"{len(found)} events · CAR is the largest |CAR{list(flt.window)}| among the event's "
+        "tickers (market model); select a row to open the event."
+    )
+    state = st.dataframe(
+        frame,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="events_table",
+        column_config={
+            "title": st.column_config.TextColumn(width="large"),
+            "CAR (%)": st.column_config.NumberColumn(format="%.2f"),
+            "p": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
+    st.download_button(
+        "Download CSV",
+        frame.to_csv(index=False).encode("utf-8"),
+        file_name="events.csv",
+        mime="text/csv",
+    )
+    rows = state.selection.rows if state else []
+    if rows:
+        event = found[rows[0]]
+        if st.button(f"Open event: {event.title[:100]}", type="primary"):
+            _ui.open_event(event.id)
+
+
+render()

@@ -1,0 +1,175 @@
+"""Every dashboard page rendered by Streamlit's AppTest, on the demo database and an empty one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tracker.db import Database
+from tracker.query import EventFilter, search_events
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+PAGES = {
+    "timeline": ("views/timeline.py", "Timeline"),
+    "event_detail": ("views/event_detail.py", "Event detail"),
+    "events": ("views/events.py", "Events"),
+    "live": ("views/live.py", "Live"),
+    "health": ("views/health.py", "Pipeline health"),
+}
+SELLOFF_DAY = date(2025, 1, 27)
+
+
+@pytest.fixture
+def open_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., AppTest]]:
+    """Run the app on a database: the page chosen, query parameters set, caches emptied."""
+
+    def run(url: str, page: str = "timeline", **query: str) -> AppTest:
+        monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        app = AppTest.from_file(str(APP), default_timeout=120)
+        app.run()
+        if page != "timeline" or query:
+            app.switch_page(PAGES[page][0])
+            for key, value in query.items():
+                app.query_params[key] = value
+            app.run()
+        return app
+
+    yield run
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def frames(app: AppTest) -> list[pd.DataFrame]:
+    return [element.value for element in app.dataframe]
+
+
+def frame_with(app: AppTest, column: str) -> pd.DataFrame:
+    found = [frame for frame in frames(app) if column in frame.columns]
+    assert found, f"no table with a {column!r} column"
+    return found[0]
+
+
+def plotly_specs(app: AppTest) -> list[dict]:
+    return [json.loads(element.proto.spec) for element in app.get("plotly_chart")]
+
+
+def assert_rendered(app: AppTest, title: str) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+    assert title in [element.value for element in app.title]
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_on_the_demo_database(open_app, demo_database_url, page):
+    app = open_app(demo_database_url, page)
+    assert_rendered(app, PAGES[page][1])
+    assert not [i.value for i in app.info if "No data yet" in i.value]
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_on_an_empty_database_names_the_command_to_run(open_app, database_url, page):
+    app = open_app(database_url, page)
+    assert_rendered(app, PAGES[page][1])
+    hints = [i.value for i in app.info if "No data yet" in i.value]
+    assert hints
+    assert "tracker demo" in hints[0]
+
+
+def test_timeline_shows_the_chosen_tickers_and_curated_event_markers(open_app, demo_database_url):
+    app = open_app(demo_database_url)
+    names = {trace.get("name") for trace in plotly_specs(app)[0]["data"]}
+    assert {"NVDA", "VST", "SPY"} <= names
+    assert any(name.startswith("event: ") for name in names)
+
+    app.multiselect[0].set_value(["AMD", "MSFT"]).run()
+    assert not app.exception
+    names = {trace.get("name") for trace in plotly_specs(app)[0]["data"]}
+    assert {"AMD", "MSFT"} <= names
+    assert "NVDA" not in names
+
+    markers = next(s for s in app.selectbox if s.label == "Event markers")
+    markers.set_value("none").run()
+    names = {trace.get("name") for trace in plotly_specs(app)[0]["data"]}
+    assert not any(name.startswith("event: ") for name in names)
+
+
+def test_timeline_hides_weekends_and_the_holidays_of_the_period(open_app, demo_database_url):
+    app = open_app(demo_database_url)
+    layout = plotly_specs(app)[0]["layout"]
+    breaks = layout["xaxis"]["rangebreaks"]
+    assert {"bounds": ["sat", "mon"]} in breaks
+    holidays = next(b["values"] for b in breaks if "values" in b)
+    # the default period is the year to the newest close (2025-03-31): both are NYSE holidays
+    assert "2025-01-09" in holidays
+    assert "2025-01-20" in holidays
+
+
+def test_event_filters_change_what_is_listed(open_app, demo_url):
+    app = open_app(demo_url, "events")
+    everything = frame_with(app, "title")
+    assert set(everything["origin"]) == {"curated", "detected"}
+
+    next(r for r in app.radio if r.label == "Origin").set_value("curated").run()
+    curated = frame_with(app, "title")
+    assert set(curated["origin"]) == {"curated"}
+    assert len(curated) < len(everything)
+
+    app.text_input[0].set_value("DeepSeek").run()
+    searched = frame_with(app, "title")
+    assert 0 < len(searched) < len(curated)
+
+    assert [b for b in app.get("download_button") if "CSV" in b.proto.label]
+
+    app.text_input[0].set_value("").run()
+    next(c for c in app.checkbox if "Significant" in c.label).check().run()
+    significant = frame_with(app, "title")
+    assert (significant["p"] < 0.05).all()
+    assert 0 < len(significant) < len(curated)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_url(request) -> str:
+    """The demo database on each backend."""
+    name = "demo_database_url" if request.param == "sqlite" else "demo_postgres_url"
+    return request.getfixturevalue(name)
+
+
+def test_the_selloff_event_shows_nvda_and_vst_falling(open_app, demo_url):
+    database = Database.connect(demo_url)
+    with database.session() as session:
+        found = search_events(
+            session,
+            EventFilter(text="nvidia", start=SELLOFF_DAY, end=SELLOFF_DAY, ticker="VST"),
+        )
+    database.dispose()
+    selloff = next(e for e in found if e.day0 == SELLOFF_DAY)
+
+    app = open_app(demo_url, "event_detail", event=str(selloff.id))
+    assert_rendered(app, "Event detail")
+    impacts = frame_with(app, "CAR (%)").set_index("ticker")
+    assert impacts.loc["NVDA", "CAR (%)"] < 0
+    assert impacts.loc["VST", "CAR (%)"] < 0
+    tickers = frame_with(app, "why")
+    assert {"NVDA", "VST"} <= set(tickers["ticker"])
+    assert not frame_with(app, "source").empty  # the articles that form the event
+    charts = plotly_specs(app)
+    assert any("CAR" in (c["layout"].get("title", {}).get("text") or "") for c in charts)
+    baskets = frame_with(app, "effective N")
+    assert (baskets["N"] >= 2).any()
+
+
+def test_live_page_shows_headlines_and_freshness(open_app, demo_database_url):
+    app = open_app(demo_database_url, "live")
+    assert_rendered(app, "Live")
+    headlines = frame_with(app, "headline")
+    assert len(headlines) > 0
+    assert not headlines["headline"].str.contains("<script", case=False).any()
+    assert any("Data freshness" in w.value for w in app.warning)
