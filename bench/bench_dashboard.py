@@ -83,7 +83,10 @@ def main() -> None:
     for _ in range(args.repeat):
         st.cache_data.clear()
         app, _ = render("timeline", {})
-        last = next(d for d in app.date_input if d.label == "Period").value[1]
+        period = next(d for d in app.date_input if d.label == "Period").value
+        assert isinstance(period, tuple), period
+        assert len(period) == 2, period
+        last = period[1]
         app.multiselect[0].set_value(TEN_TICKERS)
         next(d for d in app.date_input if d.label == "Period").set_value(
             (last - timedelta(days=3 * 365), last)

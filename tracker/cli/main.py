@@ -11,8 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from tracker.cli import (
     calendar,
-    db,
     dashboard,
+    db,
     demo,
     digest,
     events,
