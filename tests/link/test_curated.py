@@ -58,3 +58,11 @@ def test_unknown_theme_names_the_event(database: Database, tmp_path: Path) -> No
         load_curated_events(database, timeline)
     with database.session() as session:
         assert session.scalars(select(Event)).all() == []
+
+
+def test_market_moves_measure_the_session_they_describe(database: Database) -> None:
+    load_curated_events(database)
+    fall = _event(database, "Nvidia falls about 17% in record one-day value loss")
+    rebound = _event(database, "Nvidia rebounds about 9%")
+    assert fall.day0 == date(2025, 1, 27)
+    assert rebound.day0 == date(2025, 1, 28)

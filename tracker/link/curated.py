@@ -6,7 +6,9 @@ and optionally ``fact`` and ``themes``). Any CSV of that shape loads the same wa
 idempotently by slug. ``themes`` (theme slugs, ``;``-separated) exposes the event's theme
 baskets, each ticker with the theme's reason, exactly as detected events get them.
 A date without a time is taken as 00:00 UTC of that date, so its day 0 is that date's session
-(or the next one when the market was shut).
+(or the next one when the market was shut). The shipped ``market_move`` rows ("Nvidia falls
+about 17%") carry their date only: they describe that session's move, and a stamp at the
+close would, under the strictly-after rule, put day 0 on the next session.
 """
 
 from __future__ import annotations
