@@ -20,9 +20,19 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The case study on the embedded SQLite database, then the scheduler and the dashboard.
 run: setup
-	$(BIN)/tracker db upgrade
-	$(BIN)/tracker --help
+	@if [ -n "$(TRACKER_DATA_DIR)" ]; then \
+	  $(BIN)/tracker demo; \
+	else \
+	  echo "no recorded data (TRACKER_DATA_DIR): starting on an empty database"; \
+	  $(BIN)/tracker db upgrade; \
+	fi
+	@echo "dashboard: http://localhost:8501   scheduler health: http://127.0.0.1:8502/health"
+	@echo "Ctrl-C stops both."
+	@$(BIN)/tracker run & scheduler=$$!; \
+	  trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/tracker dashboard
 
 lint: setup
 	$(BIN)/ruff check .

@@ -6,7 +6,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 import typer.main
 import yaml
@@ -22,13 +21,14 @@ def compose() -> dict[str, Any]:
     return document
 
 
-def _resolve(command: click.Command, words: list[str]) -> click.Command:
+def _resolve(command: Any, words: list[str]) -> Any:
     """Walk the CLI like click would, returning the command the words name."""
     for word in words:
         if word.startswith("-"):
             break
-        assert isinstance(command, click.Group), f"{word!r}: no subcommands below"
-        sub = command.commands.get(word)
+        subcommands = getattr(command, "commands", None)
+        assert subcommands is not None, f"{word!r}: no subcommands below"
+        sub = subcommands.get(word)
         assert sub is not None, f"compose runs 'tracker {' '.join(words)}', unknown {word!r}"
         command = sub
     return command
