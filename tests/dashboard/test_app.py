@@ -173,3 +173,15 @@ def test_live_page_shows_headlines_and_freshness(open_app, demo_database_url):
     assert len(headlines) > 0
     assert not headlines["headline"].str.contains("<script", case=False).any()
     assert any("Data freshness" in w.value for w in app.warning)
+
+
+def test_event_page_opens_from_a_slug_as_digest_links_do(open_app, demo_url):
+    database = Database.connect(demo_url)
+    with database.session() as session:
+        (event,) = search_events(session, EventFilter(text="Stargate Project", origin="curated"))
+    database.dispose()
+    app = open_app(demo_url, "event_detail", event=event.slug)
+    assert_rendered(app, "Event detail")
+    assert any("Stargate" in h.value for h in app.header)
+    tickers = frame_with(app, "why")
+    assert "ORCL" in set(tickers["ticker"])

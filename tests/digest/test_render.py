@@ -20,7 +20,7 @@ def test_html_lists_events_movers_and_baskets() -> None:
     assert "No catalyst found" in html
     assert "Synthetic semis" in html
     assert 'src="cid:chart-1@tracker.test"' in html
-    assert "http://dashboard.tracker.test:8501?event=synthetic-event" in html
+    assert "http://dashboard.tracker.test:8501/event?event=synthetic-event" in html
     assert "Nothing material" not in html
 
 
@@ -75,3 +75,17 @@ def test_percent_formatting() -> None:
     assert percent(-0.16972) == "-16.97%"
     assert percent(0.0) == "+0.00%"
     assert percent(None) == "n/a"
+
+
+def test_long_ticker_lists_are_capped_with_a_pointer_to_the_dashboard() -> None:
+    content = synthetic_content()
+    event = content.events[0]
+    template = event.tickers[0]
+    many = [replace(template, ticker=f"T{i:02d}") for i in range(11)]
+    crowded = replace(content, events=[replace(event, tickers=many)])
+    html = render_html(crowded, chart_cid=None)
+    text = render_text(crowded)
+    for body in (html, text):
+        assert "T07" in body
+        assert "T08" not in body
+        assert "+3 more tickers on the dashboard" in body

@@ -25,3 +25,17 @@ def test_event_theme_reports_the_cues_that_matched() -> None:
     hit = hits["ai-efficiency-shock"]
     assert (hit.triggered, hit.total) == (1, 2)
     assert hit.cues == ("sell-off",)
+
+
+def test_a_large_story_keeps_a_theme_several_articles_argue() -> None:
+    from tracker.link.themes import MIN_ARTICLES, event_themes, shipped_themes
+
+    cue = "DeepSeek's cheap model sends chip stocks into a sell-off"
+    plain = "What is DeepSeek? An explainer"
+    texts = [(cue, frozenset({"deepseek"}))] * MIN_ARTICLES
+    texts += [(plain, frozenset({"deepseek"}))] * 40
+    hits = {hit.slug: hit for hit in event_themes(shipped_themes(), texts)}
+    assert "ai-efficiency-shock" in hits
+    assert hits["ai-efficiency-shock"].triggered == MIN_ARTICLES
+    fewer = texts[1:]
+    assert "ai-efficiency-shock" not in {h.slug for h in event_themes(shipped_themes(), fewer)}

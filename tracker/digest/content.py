@@ -34,6 +34,7 @@ from tracker.query.common import find_basket
 
 MAX_EVENTS = 5
 MAX_MOVERS = 8
+MAX_TICKERS_SHOWN = 8  # per event, in the e-mail's tables (the chart shows all)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,15 @@ class DigestEvent:
     slug: str
     url: str | None
     tickers: list[TickerMove] = field(default_factory=list)
+
+    @property
+    def shown_tickers(self) -> list[TickerMove]:
+        """The strongest reactions; the rest are one click away on the dashboard."""
+        return self.tickers[:MAX_TICKERS_SHOWN]
+
+    @property
+    def more_tickers(self) -> int:
+        return max(0, len(self.tickers) - MAX_TICKERS_SHOWN)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -58,11 +58,13 @@ def plain(value: object) -> str:
 
 
 def event_link(dashboard_url: str, slug: str) -> str | None:
-    """Where the dashboard shows this event."""
+    """Where the dashboard shows this event: its event page, ``/event?event=<slug>``."""
     base = safe_url(dashboard_url)
     if base is None:
         return None
-    return f"{base}{'&' if '?' in base else '?'}{urlencode({'event': slug})}"
+    parts = urlsplit(base)
+    path = parts.path.rstrip("/") + "/event"
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode({"event": slug}), ""))
 
 
 def _environment() -> Environment:

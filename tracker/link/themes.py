@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from tracker.db.models import Basket, Theme, ThemeBasket
 from tracker.errors import UserInputError
 
-MIN_SHARE = 0.3  # of an event's articles that must trigger the theme
+MIN_SHARE = 0.3  # of an event's articles that must trigger the theme ...
+MIN_ARTICLES = 3  # ... or this many: a big merged story keeps a theme several articles argue
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def event_themes(
             if cues:
                 triggered += 1
                 used.update(cues)
-        if triggered and triggered >= MIN_SHARE * total:
+        if triggered and triggered >= min(MIN_SHARE * total, MIN_ARTICLES):
             top = tuple(c for c, _ in sorted(used.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
             hits.append(ThemeHit(theme.slug, triggered, total, top))
     return sorted(hits, key=lambda h: (-h.triggered, h.slug))
