@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
@@ -27,12 +27,16 @@ from tracker.impact.models import (
     Fit,
     FloatArray,
     IntArray,
+    MarketSums,
     ModelName,
     abnormal_returns,
     fit,
+    fit_market_from_sums,
+    merge_fit,
     n_parameters,
     window_moments,
 )
+from tracker.impact.windowsums import WindowSums, window_rows
 
 Window = tuple[int, int]
 NDArray_str = np.ndarray  # object arrays of str (ticker, status) or datetime64[D]
@@ -373,9 +377,12 @@ class _Gatherer:
         self.position = position
         self.missing_col = cols
 
-    def take(self, cols: IntArray, offsets: IntArray) -> FloatArray:
-        """cols (P,) -> (P, D); cols (P, q) -> (P, D, q)."""
-        rows = self.position[:, None] + offsets[None, :] + self.pad
+    def take(
+        self, cols: IntArray, offsets: IntArray, position: IntArray | None = None
+    ) -> FloatArray:
+        """cols (P,) -> (P, D); cols (P, q) -> (P, D, q). position: a subset's day-0 rows."""
+        pos = self.position if position is None else position
+        rows = pos[:, None] + offsets[None, :] + self.pad
         if cols.ndim == 1:
             return np.asarray(self.padded[rows, cols[:, None]], dtype=np.float64)
         return np.asarray(self.padded[rows[:, :, None], cols[:, None, :]], dtype=np.float64)
@@ -421,11 +428,13 @@ def run_event_study(
 
     reg_cols = np.array([columns.get(t, n_cols) for t in params.regressors], dtype=np.int64)
     reg = np.broadcast_to(reg_cols, (len(requests), len(reg_cols)))
-    y_est = grid.take(col, est_offsets)
-    z_est = grid.take(reg, est_offsets)
-    fitted = fit(params.model_name, y_est, z_est, params.n_params)
-
-    firm_valid = np.isfinite(y_est).sum(axis=1)
+    if params.model_name is ModelName.MARKET:
+        fitted, firm_valid = _fit_market(data, grid, col, int(reg_cols[0]), est_offsets, params)
+    else:
+        y_est = grid.take(col, est_offsets)
+        z_est = grid.take(reg, est_offsets)
+        fitted = fit(params.model_name, y_est, z_est, params.n_params)
+        firm_valid = np.isfinite(y_est).sum(axis=1)
     pair_status = _pair_status(
         col == n_cols, firm_valid, fitted, params, bool((reg_cols == n_cols).any())
     )
@@ -479,6 +488,60 @@ def run_event_study(
         pair_status=pair_status,
         fit_valid=fit_valid,
     )
+
+
+def _fit_market(
+    data: FloatArray,
+    grid: _Gatherer,
+    col: IntArray,
+    reg_col: int,
+    est_offsets: IntArray,
+    params: StudyParameters,
+) -> tuple[Fit, IntArray]:
+    """Market model for all pairs from window sums; the few ill-conditioned pairs by fit().
+
+    Returns the fit (residuals built on first use) and each firm's valid estimation returns.
+    """
+    n_rows, n_cols = data.shape
+    firm = np.isfinite(data)
+    x = data[:, reg_col] if reg_col < n_cols else np.full(n_rows, np.nan)
+    both = firm & np.isfinite(x)[:, None]
+    y0 = np.where(both, data, 0.0)
+    x0 = np.where(both, x[:, None], 0.0)
+    sums = WindowSums(
+        [both.astype(np.float64), y0, x0, y0 * y0, x0 * y0, x0 * x0, firm.astype(np.float64)]
+    )
+    e1, e2 = int(est_offsets[0]), int(est_offsets[-1])
+    position = grid.position
+    got = sums.window(col, position + e1, position + e2)
+    # counts are cumulated in float64: exact integers far beyond any sessions count
+    market = MarketSums(np.rint(got[:, 0]), got[:, 1], got[:, 2], got[:, 3], got[:, 4], got[:, 5])
+    firm_valid = np.rint(got[:, 6]).astype(np.int64)
+    base, exact = fit_market_from_sums(market, lambda: np.empty(0))
+    redo = np.flatnonzero(~exact)
+    if len(redo):
+        reg = np.full((len(redo), 1), reg_col, dtype=np.int64)
+        y_redo = grid.take(col[redo], est_offsets, position[redo])
+        z_redo = grid.take(reg, est_offsets, position[redo])
+        refit = fit(ModelName.MARKET, y_redo, z_redo, params.n_params)
+        base = merge_fit(base, redo, refit, lambda: np.empty(0))
+        redo_resid = refit.residuals
+    alpha, beta = base.alpha, base.slopes[:, 0]
+
+    def residuals() -> FloatArray:
+        padded_t = np.ascontiguousarray(grid.padded.T)
+        starts = position + e1 + grid.pad
+        length = e2 - e1 + 1
+        y = window_rows(padded_t, col, starts, length)
+        xs = window_rows(padded_t, np.full(len(col), reg_col), starts, length)
+        xs *= beta[:, None]
+        xs += alpha[:, None]
+        y -= xs
+        if len(redo):
+            y[redo] = redo_resid
+        return y
+
+    return replace(base, residual_source=residuals), firm_valid
 
 
 def _grid_for(
