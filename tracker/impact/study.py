@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy import stats
 
 from tracker.impact.calendar import DEFAULT_CALENDAR, mapping_rule
@@ -57,6 +58,12 @@ class Status(StrEnum):
 
 
 USABLE_STATUSES = frozenset({Status.OK, Status.GAP_IN_WINDOW})
+
+# Statuses are worked out as small integer codes (cheap masks over 100k pairs) and turned
+# into the str values once per window at the end.
+_STATUSES = tuple(Status)
+_CODE = {status: np.int8(i) for i, status in enumerate(_STATUSES)}
+_STATUS_TEXT = np.array([status.value for status in _STATUSES], dtype=object)
 
 
 def window_label(window: Window) -> str:
@@ -412,7 +419,10 @@ def run_event_study(
     columns = {str(c): i for i, c in enumerate(returns.columns)}
     event_keys = np.array([r.event_key for r in requests], dtype=object)
     tickers = np.array([r.ticker for r in requests], dtype=object)
-    day0 = np.array([np.datetime64(r.day0, "D") for r in requests], dtype="datetime64[D]")
+    epoch = date(1970, 1, 1).toordinal()
+    day0 = (
+        np.fromiter((r.day0.toordinal() for r in requests), np.int64, len(requests)) - epoch
+    ).astype("datetime64[D]")
     col = np.array([columns.get(t, n_cols) for t in tickers], dtype=np.int64)
     position = np.searchsorted(index.values.astype("datetime64[D]"), day0).astype(np.int64)
     has_data = np.flatnonzero(np.isfinite(data).any(axis=1))
@@ -435,13 +445,13 @@ def run_event_study(
         z_est = grid.take(reg, est_offsets)
         fitted = fit(params.model_name, y_est, z_est, params.n_params)
         firm_valid = np.isfinite(y_est).sum(axis=1)
-    pair_status = _pair_status(
+    pair_code = _pair_status(
         col == n_cols, firm_valid, fitted, params, bool((reg_cols == n_cols).any())
     )
     y_span = grid.take(col, span_offsets)
     z_span = grid.take(reg, span_offsets)
     ar_span = abnormal_returns(fitted, y_span, z_span)
-    fit_valid = (pair_status == Status.OK) & (position < n_rows)
+    fit_valid = (pair_code == _CODE[Status.OK]) & (position < n_rows)
     ar_span[~fit_valid] = np.nan
 
     price_grid = _grid_for(_aligned(prices, index), tickers, position, lo, hi)
@@ -457,7 +467,7 @@ def run_event_study(
         windows[window] = _window_arrays(
             window,
             fitted,
-            pair_status,
+            pair_code,
             ar_span,
             y_span,
             z_span,
@@ -485,7 +495,7 @@ def run_event_study(
         ar_span=ar_span,
         abnormal_volume=abnormal_volume,
         windows=windows,
-        pair_status=pair_status,
+        pair_status=_STATUS_TEXT[pair_code],
         fit_valid=fit_valid,
     )
 
@@ -561,24 +571,24 @@ def _pair_status(
     fitted: Fit,
     params: StudyParameters,
     benchmark_absent: bool,
-) -> NDArray_str:
-    """Window-independent status, most fundamental reason first."""
+) -> NDArray[np.int8]:
+    """Window-independent status code, most fundamental reason first."""
     need = params.min_estimation_returns
-    status = np.full(len(unknown), Status.OK.value, dtype=object)
-    status[fitted.degenerate] = Status.ZERO_VARIANCE.value
+    status = np.full(len(unknown), _CODE[Status.OK], dtype=np.int8)
+    status[fitted.degenerate] = _CODE[Status.ZERO_VARIANCE]
     short_joint = fitted.n_est < need
-    status[short_joint] = Status.MISSING_BENCHMARK.value
+    status[short_joint] = _CODE[Status.MISSING_BENCHMARK]
     if benchmark_absent:
-        status[:] = Status.MISSING_BENCHMARK.value
-    status[firm_valid < need] = Status.INSUFFICIENT_DATA.value
-    status[unknown] = Status.UNKNOWN_TICKER.value
+        status[:] = _CODE[Status.MISSING_BENCHMARK]
+    status[firm_valid < need] = _CODE[Status.INSUFFICIENT_DATA]
+    status[unknown] = _CODE[Status.UNKNOWN_TICKER]
     return status
 
 
 def _window_arrays(
     window: Window,
     fitted: Fit,
-    pair_status: NDArray_str,
+    pair_code: NDArray[np.int8],
     ar_span: FloatArray,
     y_span: FloatArray,
     z_span: FloatArray,
@@ -594,22 +604,23 @@ def _window_arrays(
     moments = window_moments(fitted, ar, z)
     length = t2 - t1 + 1
 
-    status = pair_status.copy()
-    fit_ok = pair_status == Status.OK
+    status = pair_code.copy()
+    fit_ok = pair_code == _CODE[Status.OK]
     if t1 <= 0 <= t2:
         day0 = -t1
         no_price = ~np.isfinite(y[:, day0])
         no_bench = ~no_price & ~np.isfinite(z[:, day0, :]).all(axis=1)
-        status[fit_ok & no_bench] = Status.MISSING_BENCHMARK.value
+        status[fit_ok & no_bench] = _CODE[Status.MISSING_BENCHMARK]
     else:
         no_price = np.zeros(len(status), dtype=bool)
     no_price |= moments.n_days == 0
-    status[fit_ok & no_price] = Status.NO_EVENT_DAY_PRICE.value
-    status[(status == Status.OK) & (moments.n_days < length)] = Status.GAP_IN_WINDOW.value
+    status[fit_ok & no_price] = _CODE[Status.NO_EVENT_DAY_PRICE]
+    gap = (status == _CODE[Status.OK]) & (moments.n_days < length)
+    status[gap] = _CODE[Status.GAP_IN_WINDOW]
     pending = position + t2 > last_row
-    status[pending & (status != Status.UNKNOWN_TICKER)] = Status.PENDING.value
+    status[pending & (status != _CODE[Status.UNKNOWN_TICKER])] = _CODE[Status.PENDING]
 
-    usable = np.isin(status, list(USABLE_STATUSES))
+    usable = (status == _CODE[Status.OK]) | (status == _CODE[Status.GAP_IN_WINDOW])
     car = np.where(usable, moments.car, np.nan)
     variance = np.where(usable, moments.variance, np.nan)
     se = np.sqrt(variance)
@@ -628,7 +639,7 @@ def _window_arrays(
         value_change = np.where(measured, shares * (ends[:, 1] - ends[:, 0]), np.nan)
     return WindowArrays(
         window=window,
-        status=status,
+        status=_STATUS_TEXT[status],
         car=car,
         variance=variance,
         car_se=se,
