@@ -28,6 +28,7 @@ from tracker.impact.models import (
     Fit,
     FloatArray,
     IntArray,
+    WELL_POSED,
     MarketSums,
     ModelName,
     abnormal_returns,
@@ -659,13 +660,40 @@ def _abnormal_volume(
 ) -> FloatArray:
     """(log V_0 - mean log V_est) / sd(log V_est, ddof=1); zero volume counts as missing.
 
-    It needs as many valid estimation volumes as the model needs returns.
+    It needs as many valid estimation volumes as the model needs returns. Window means and
+    variances come from cumulated sums of log volume minus the ticker's overall mean log
+    volume; pairs whose window mean sits far from that level (or with ~zero variance), where
+    the subtraction would cancel, are recomputed from their own rows.
     """
     if volume_grid is None:
         return np.full(n_pairs, np.nan)
     grid, cols = volume_grid
-    est = grid.take(cols, est_offsets)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_v = np.log(np.where(grid.padded > 0, grid.padded, np.nan))
+    present = np.isfinite(log_v)
+    count = present.sum(axis=0)
+    level = np.where(present, log_v, 0.0).sum(axis=0) / np.maximum(count, 1)
+    dev = np.where(present, log_v - level, 0.0)
+    sums = WindowSums([present.astype(np.float64), dev, dev * dev])
+    first = grid.position + int(est_offsets[0]) + grid.pad
+    got = sums.window(cols, first, first + len(est_offsets) - 1)
+    n, s1, s2 = np.rint(got[:, 0]), got[:, 1], got[:, 2]
     day0 = grid.take(cols, np.array([0], dtype=np.int64))[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = s1 / np.maximum(n, 1)
+        var = (s2 - s1 * mean) / np.maximum(n - 1, 1)
+        log_day0 = np.log(np.where(day0 > 0, day0, np.nan))
+        z = (log_day0 - level[cols] - mean) / np.sqrt(var)
+    z = np.where((n >= need) & (var > 0), z, np.nan)
+    redo = np.flatnonzero((n >= need) & ~(var > WELL_POSED * s2 / np.maximum(n, 1)))
+    if len(redo):
+        est = grid.take(cols[redo], est_offsets, grid.position[redo])
+        z[redo] = _abnormal_volume_rows(est, day0[redo], need)
+    return z
+
+
+def _abnormal_volume_rows(est: FloatArray, day0: FloatArray, need: int) -> FloatArray:
+    """The same statistic from gathered estimation volumes (P, E), two-pass."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_est = np.log(np.where(est > 0, est, np.nan))
         log_day0 = np.log(np.where(day0 > 0, day0, np.nan))
