@@ -22,12 +22,13 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
-from tracker.impact.models import FloatArray, IntArray
+from tracker.impact.blas import single_threaded_blas
+from tracker.impact.models import BoolArray, FloatArray, IntArray
 from tracker.impact.study import USABLE_STATUSES, StudyResult, Window, window_label
 
 MIN_CORRELATION_OVERLAP = 3
@@ -157,14 +158,160 @@ def mean_offdiagonal_correlation(residuals: FloatArray, positions: IntArray) -> 
     return float(corr[keep].mean()) if keep.any() else math.nan
 
 
-def _cached_correlation(result: StudyResult, members: IntArray, positions: IntArray) -> float:
-    """The KP correlation does not depend on the window: compute it once per member set."""
-    key = members.tobytes()
-    if key not in result.cache:
-        result.cache[key] = mean_offdiagonal_correlation(
-            result.fit.residuals[members], positions[members]
+def _correlation_terms(x: FloatArray, present: FloatArray) -> FloatArray:
+    """Mean off-diagonal pairwise correlation for a batch of same-date baskets (b, n, E).
+
+    x holds the residuals with 0 where missing, present 1.0 where a residual exists: the
+    same pairwise-overlap formulas as mean_offdiagonal_correlation, as batched products.
+    """
+    n = x.shape[1]
+    xt = x.transpose(0, 2, 1)
+    pt = present.transpose(0, 2, 1)
+    with single_threaded_blas():
+        count = np.matmul(present, pt)
+        sum_x = np.matmul(x, pt)
+        sum_xx = np.matmul(x * x, pt)
+        cross = np.matmul(x, xt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = cross - sum_x * sum_x.transpose(0, 2, 1) / count
+        var_x = sum_xx - sum_x * sum_x / count
+        corr = cov / np.sqrt(var_x * var_x.transpose(0, 2, 1))
+    keep = ~np.eye(n, dtype=bool)[None] & (count >= MIN_CORRELATION_OVERLAP) & np.isfinite(corr)
+    kept = keep.sum(axis=(1, 2))
+    total = np.where(keep, corr, 0.0).sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.where(kept > 0, total / kept, np.nan), dtype=np.float64)
+
+
+CORRELATION_BATCH = 64  # baskets per batched product: bounded temporaries
+
+
+def _cached_correlations(result: StudyResult, used: list[IntArray]) -> FloatArray:
+    """The KP correlation per basket, once per member set (it does not depend on the window).
+
+    Baskets whose members share one estimation calendar (one event date, the usual case) are
+    computed together, grouped by size, as batched products; the others one by one with
+    calendar alignment.
+    """
+    pairs = _pair_estimation(result)
+    positions = result.position
+    out = np.full(len(used), np.nan)
+    buckets: dict[int, list[int]] = {}
+    for g, members in enumerate(used):
+        key = members.tobytes()
+        if key in result.cache:
+            out[g] = result.cache[key]
+        elif len(members) < 2:
+            out[g] = result.cache[key] = math.nan
+        elif (positions[members] == positions[members[0]]).all():
+            buckets.setdefault(len(members), []).append(g)
+        else:
+            est_positions = positions[members][:, None] + result.est_offsets[None, :]
+            out[g] = result.cache[key] = mean_offdiagonal_correlation(
+                result.fit.residuals[members], est_positions
+            )
+    for groups in buckets.values():
+        for s in range(0, len(groups), CORRELATION_BATCH):
+            batch = groups[s : s + CORRELATION_BATCH]
+            rows = np.stack([used[g] for g in batch])
+            values = _correlation_terms(pairs.resid0[rows], pairs.present[rows])
+            for g, value in zip(batch, values, strict=True):
+                out[g] = result.cache[used[g].tobytes()] = float(value)
+    return out
+
+
+@dataclass(frozen=True)
+class _PairEstimation:
+    """Window-independent per-pair arrays of the estimation residuals, built once per study."""
+
+    resid0: FloatArray  # (P, E) residuals, 0 where missing
+    present: FloatArray  # (P, E) 1.0 where a residual exists
+    count: FloatArray  # (P,) residuals present (M_i)
+    share_pos: FloatArray  # (P,) share of positive residuals
+    sorted_key: Any  # (P * E,) complex: row + 1j * residual, rows ascending, missing = +inf
+    rank0: FloatArray  # (P, E) average ranks among the pair's residuals, 0 where missing
+    slot: IntArray  # (P, E) row * (E + 1) + sorted position; P * (E + 1) where missing
+
+
+def _pair_estimation(result: StudyResult) -> _PairEstimation:
+    cached = result.group_cache.get("pairs")
+    if cached is not None:
+        return cast(_PairEstimation, cached)
+    resid = result.fit.residuals
+    rows, width = resid.shape
+    present = np.isfinite(resid)
+    count = present.sum(axis=1).astype(np.float64)
+    order = np.argsort(resid, axis=1)  # NaN last
+    ordered = np.take_along_axis(resid, order, axis=1)
+    position = np.empty((rows, width), dtype=np.int64)
+    np.put_along_axis(position, order, np.arange(width, dtype=np.int64)[None, :], axis=1)
+    ranks = position + 1.0
+    tied = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    if tied.any():
+        ranks[tied] = stats.rankdata(resid[tied], axis=1, nan_policy="omit")
+    row = np.arange(rows, dtype=np.int64)[:, None]
+    with np.errstate(invalid="ignore"):
+        share_pos = (resid > 0).sum(axis=1) / count
+    pairs = _PairEstimation(
+        resid0=np.where(present, resid, 0.0),
+        present=present.astype(np.float64),
+        count=count,
+        share_pos=share_pos,
+        # +inf, not NaN: numpy orders complex NaNs after everything, whatever the row
+        sorted_key=_row_keys(row, np.where(np.isfinite(ordered), ordered, np.inf)),
+        rank0=np.where(present, ranks, 0.0),
+        slot=np.where(present, row * (width + 1) + position, rows * (width + 1)),
+    )
+    result.group_cache["pairs"] = pairs
+    return pairs
+
+
+def _row_keys(row: IntArray, values: FloatArray) -> Any:
+    """Complex keys row + i * value (built part by part: 1j * inf would put NaN in the row)."""
+    keys = np.empty(values.shape, dtype=np.complex128)
+    keys.real = row
+    keys.imag = values
+    return keys.ravel()
+
+
+def _group_matrix(member: IntArray, sizes: IntArray, n_cols: int, weights: FloatArray) -> Any:
+    """Sparse groups x pairs matrix: row g holds weights at group g's member columns."""
+    indptr = np.concatenate([[0], np.cumsum(sizes)])
+    return sparse.csr_matrix((weights, member, indptr), shape=(len(sizes), n_cols))
+
+
+@dataclass(frozen=True)
+class _GroupEstimation:
+    """Window-independent sums over each group's members by estimation day."""
+
+    present: FloatArray  # (G, E) members with a residual
+    aar: FloatArray  # (G, E) mean residual
+    days: FloatArray  # (G,) estimation days with an AAR
+    sd_aar: FloatArray  # (G,)
+
+
+def _group_estimation(
+    result: StudyResult, pairs: _PairEstimation, member: IntArray, sizes: IntArray
+) -> _GroupEstimation:
+    key = ("groups", member.tobytes(), sizes.tobytes())
+    cached = result.group_cache.get(key)
+    if cached is not None:
+        return cast(_GroupEstimation, cached)
+    ones = _group_matrix(member, sizes, result.n_pairs, np.ones(len(member)))
+    present = np.asarray(ones @ pairs.present)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        aar = np.asarray(ones @ pairs.resid0) / present
+        days = np.isfinite(aar).sum(axis=1).astype(np.float64)
+        sd_aar = np.sqrt(
+            np.nansum((aar - np.nanmean(aar, axis=1, keepdims=True)) ** 2, axis=1) / (days - 1.0)
         )
-    return result.cache[key]
+    out = _GroupEstimation(present, aar, days, sd_aar)
+    if len(result.group_cache) > 64:  # bounded: member sets of past calls
+        result.group_cache.clear()
+        result.group_cache["pairs"] = pairs
+    result.group_cache[key] = out
+    return out
 
 
 def _two_sided_normal(z: FloatArray) -> FloatArray:
@@ -227,8 +374,7 @@ def group_statistics_many(
         sd_scar = np.sqrt(seg(dev * dev) / (n - 1.0))
         bmp = np.sqrt(n) * mean_scar / sd_scar
         # Kolari-Pynnonen: residual correlation by calendar date
-        est_positions = result.position[:, None] + result.est_offsets[None, :]
-        mean_corr = np.array([_cached_correlation(result, u, est_positions) for u in used])
+        mean_corr = _cached_correlations(result, used)
         inflation = 1.0 + (n - 1.0) * mean_corr
         kp_patell = patell * np.sqrt(1.0 / inflation)
         kp_bmp = bmp * np.sqrt((1.0 - mean_corr) / inflation)
@@ -236,20 +382,15 @@ def group_statistics_many(
         # event-time AAR over the window and portfolio (crude dependence) test
         win_ar = result.window_ar(window)[member]
         aar = seg(_nan_to_zero(win_ar)) / seg(np.isfinite(win_ar).astype(np.float64))
-        resid = result.fit.residuals[member]
-        aar_est = seg(_nan_to_zero(resid)) / seg(np.isfinite(resid).astype(np.float64))
-        est_days = np.isfinite(aar_est).sum(axis=1).astype(np.float64)
-        sd_aar = np.sqrt(
-            np.nansum((aar_est - np.nanmean(aar_est, axis=1, keepdims=True)) ** 2, axis=1)
-            / (est_days - 1.0)
-        )
+        pairs = _pair_estimation(result)
+        est = _group_estimation(result, pairs, member, sizes)
+        est_days, sd_aar = est.days, est.sd_aar
         length = float(window[1] - window[0] + 1)
         cda = caar / (math.sqrt(length) * sd_aar)
         # Corrado rank test, window form
-        corrado = _corrado(resid, win_ar, seg)
+        corrado = _corrado(pairs, est, member, sizes, win_ar, seg)
         # generalised sign test
-        share_pos = (resid > 0).sum(axis=1) / np.isfinite(resid).sum(axis=1)
-        p_pos = seg(share_pos) / n
+        p_pos = seg(pairs.share_pos[member]) / n
         wins = seg((car > 0).astype(np.float64))
         gsign = (wins - n * p_pos) / np.sqrt(n * p_pos * (1.0 - p_pos))
 
@@ -304,14 +445,53 @@ def group_statistics_many(
     return out
 
 
-def _corrado(resid: FloatArray, win_ar: FloatArray, seg: Any) -> FloatArray:
-    """Corrado z per group: ranks over estimation + window days, Kbar by relative day."""
-    combined = np.concatenate([resid, win_ar], axis=1)
-    ranks = row_ranks(combined)
-    total = np.isfinite(combined).sum(axis=1).astype(np.float64)
-    u = ranks / (total[:, None] + 1.0) - 0.5
-    kbar = seg(_nan_to_zero(u)) / seg(np.isfinite(u).astype(np.float64))
+def _corrado(
+    pairs: _PairEstimation,
+    est: _GroupEstimation,
+    member: IntArray,
+    sizes: IntArray,
+    win_ar: FloatArray,
+    seg: Any,
+) -> FloatArray:
+    """Corrado z per group: ranks over estimation + window days, Kbar by relative day.
+
+    The estimation residuals are sorted once per study. For a window, each window AR's rank
+    among the pair's residuals is a binary search in that sorted row (one searchsorted over
+    all rows, keyed row + 1j * value), and an estimation day's rank in the combined set is
+    its rank among the residuals plus, per window AR below it, 1 (1/2 per tie): a step
+    function of its sorted position, built by cumulative sums. Ties are averaged as in
+    row_ranks.
+    """
+    rows, width = pairs.rank0.shape
+    uniq, inverse = np.unique(member, return_inverse=True)
+    first = np.empty(len(uniq), dtype=np.int64)  # a pair in several groups: one row
+    first[inverse] = np.arange(len(member))
+    win = win_ar[first]
+    present = np.isfinite(win)
+    query = _row_keys(uniq[:, None], np.where(present, win, 0.0))
+    base = (uniq * width)[:, None]
+    below = np.searchsorted(pairs.sorted_key, query, side="left").reshape(win.shape) - base
+    upto = np.searchsorted(pairs.sorted_key, query, side="right").reshape(win.shape) - base
+    total = pairs.count[uniq] + present.sum(axis=1)
+    weight = 1.0 / (total + 1.0)
+    # window days: rank among the window ARs + residuals below + half the equal residuals
+    k_win = row_ranks(win) + below + 0.5 * (upto - below)
+    u_win = np.where(present, k_win * weight[:, None] - 0.5, np.nan)[inverse]
+    # estimation days: + 1/2 for each window AR at or below (left), 1/2 more strictly below
+    steps = np.concatenate(
+        [(uniq[:, None] * (width + 1) + below)[present], (uniq[:, None] * (width + 1) + upto)[present]]
+    )
+    adjust = np.bincount(steps, minlength=rows * (width + 1) + 1)[: rows * (width + 1) + 1] * 0.5
+    np.cumsum(adjust[:-1].reshape(rows, width + 1), axis=1, out=adjust[:-1].reshape(rows, width + 1))
+    adjust[-1] = 0.0
+    if len(uniq) == rows:
+        ranks = pairs.rank0 + adjust[pairs.slot]
+    else:
+        ranks = pairs.rank0[uniq] + adjust[pairs.slot[uniq]]
+    weights = _group_matrix(inverse, sizes, len(uniq), weight[inverse])
+    kbar_est = (np.asarray(weights @ ranks) - 0.5 * est.present) / est.present
+    kbar_win = seg(_nan_to_zero(u_win)) / seg(np.isfinite(u_win).astype(np.float64))
+    kbar = np.concatenate([kbar_est, kbar_win], axis=1)
     s = np.sqrt(np.nanmean(kbar * kbar, axis=1))
-    in_window = kbar[:, resid.shape[1] :]
-    length = np.isfinite(in_window).sum(axis=1)
-    return np.asarray(np.nansum(in_window, axis=1) / (np.sqrt(length) * s), dtype=np.float64)
+    length = np.isfinite(kbar_win).sum(axis=1)
+    return np.asarray(np.nansum(kbar_win, axis=1) / (np.sqrt(length) * s), dtype=np.float64)

@@ -207,6 +207,8 @@ class StudyResult:
     fit_valid: BoolArray  # the fit is shown: enough data, and day 0 inside the index
     # memo of window-independent group quantities (residual correlations), keyed by members
     cache: dict[bytes, float] = field(default_factory=dict, compare=False, repr=False)
+    # memo of window-independent per-pair and per-member-set arrays of the group statistics
+    group_cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_pairs(self) -> int:
