@@ -260,7 +260,9 @@ def _pair_estimation(result: StudyResult) -> _PairEstimation:
         # +inf, not NaN: numpy orders complex NaNs after everything, whatever the row
         sorted_key=_row_keys(row, np.where(np.isfinite(ordered), ordered, np.inf)),
         rank0=np.where(present, ranks, 0.0),
-        slot=np.where(present, row * (width + 1) + position, rows * (width + 1)),
+        slot=np.where(present, row * (width + 1) + position, rows * (width + 1)).astype(
+            np.int32 if rows * (width + 1) < 2**31 - 1 else np.int64
+        ),
     )
     result.group_cache["pairs"] = pairs
     return pairs
@@ -478,16 +480,18 @@ def _corrado(
     k_win = row_ranks(win) + below + 0.5 * (upto - below)
     u_win = np.where(present, k_win * weight[:, None] - 0.5, np.nan)[inverse]
     # estimation days: + 1/2 for each window AR at or below (left), 1/2 more strictly below
-    steps = np.concatenate(
-        [(uniq[:, None] * (width + 1) + below)[present], (uniq[:, None] * (width + 1) + upto)[present]]
-    )
-    adjust = np.bincount(steps, minlength=rows * (width + 1) + 1)[: rows * (width + 1) + 1] * 0.5
-    np.cumsum(adjust[:-1].reshape(rows, width + 1), axis=1, out=adjust[:-1].reshape(rows, width + 1))
-    adjust[-1] = 0.0
+    # counted in halves, in the smallest integer type that holds 2 L
+    dtype = np.int8 if 2 * win.shape[1] < 127 else np.int32
+    flat = np.zeros(rows * (width + 1) + 1, dtype=dtype)  # last entry: missing residuals
+    steps = flat[:-1].reshape(rows, width + 1)
+    step_rows = np.broadcast_to(uniq[:, None], win.shape)[present]
+    np.add.at(steps, (step_rows, below[present]), 1)
+    np.add.at(steps, (step_rows, upto[present]), 1)
+    np.cumsum(steps, axis=1, out=steps)
     if len(uniq) == rows:
-        ranks = pairs.rank0 + adjust[pairs.slot]
+        ranks = pairs.rank0 + 0.5 * flat[pairs.slot]
     else:
-        ranks = pairs.rank0[uniq] + adjust[pairs.slot[uniq]]
+        ranks = pairs.rank0[uniq] + 0.5 * flat[pairs.slot[uniq]]
     weights = _group_matrix(inverse, sizes, len(uniq), weight[inverse])
     kbar_est = (np.asarray(weights @ ranks) - 0.5 * est.present) / est.present
     kbar_win = seg(_nan_to_zero(u_win)) / seg(np.isfinite(u_win).astype(np.float64))
