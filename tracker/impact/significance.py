@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
-from scipy import sparse, stats
+from numpy.typing import NDArray
+from scipy import stats
 
 from tracker.impact.blas import single_threaded_blas
-from tracker.impact.models import BoolArray, FloatArray, IntArray
+from tracker.impact.models import FloatArray, IntArray
 from tracker.impact.study import USABLE_STATUSES, StudyResult, Window, window_label
+from tracker.impact.windowsums import ROWS_PER_BLOCK, row_blocks
 
 MIN_CORRELATION_OVERLAP = 3
 
@@ -158,17 +160,32 @@ def mean_offdiagonal_correlation(residuals: FloatArray, positions: IntArray) -> 
     return float(corr[keep].mean()) if keep.any() else math.nan
 
 
-def _correlation_terms(x: FloatArray, present: FloatArray) -> FloatArray:
+def _group_blocks(sizes: IntArray, step: int = ROWS_PER_BLOCK) -> list[tuple[int, int]]:
+    """Runs of consecutive groups (g0, g1) with about `step` member rows each."""
+    ends = np.cumsum(sizes)
+    out, g0 = [], 0
+    while g0 < len(sizes):
+        start = ends[g0] - sizes[g0]
+        g1 = max(int(np.searchsorted(ends, start + step, side="right")), g0 + 1)
+        out.append((g0, g1))
+        g0 = g1
+    return out
+
+
+def _correlation_terms(residuals: FloatArray) -> FloatArray:
     """Mean off-diagonal pairwise correlation for a batch of same-date baskets (b, n, E).
 
-    x holds the residuals with 0 where missing, present 1.0 where a residual exists: the
-    same pairwise-overlap formulas as mean_offdiagonal_correlation, as batched products.
+    The same pairwise-overlap formulas as mean_offdiagonal_correlation (NaN = missing), as
+    batched products.
     """
-    n = x.shape[1]
+    n = residuals.shape[1]
+    present = np.isfinite(residuals)
+    x = np.where(present, residuals, 0.0)
+    pres = present.astype(np.float64)
     xt = x.transpose(0, 2, 1)
-    pt = present.transpose(0, 2, 1)
+    pt = pres.transpose(0, 2, 1)
     with single_threaded_blas():
-        count = np.matmul(present, pt)
+        count = np.matmul(pres, pt)
         sum_x = np.matmul(x, pt)
         sum_xx = np.matmul(x * x, pt)
         cross = np.matmul(x, xt)
@@ -183,9 +200,6 @@ def _correlation_terms(x: FloatArray, present: FloatArray) -> FloatArray:
         return np.asarray(np.where(kept > 0, total / kept, np.nan), dtype=np.float64)
 
 
-CORRELATION_BATCH = 64  # baskets per batched product: bounded temporaries
-
-
 def _cached_correlations(result: StudyResult, used: list[IntArray]) -> FloatArray:
     """The KP correlation per basket, once per member set (it does not depend on the window).
 
@@ -193,7 +207,7 @@ def _cached_correlations(result: StudyResult, used: list[IntArray]) -> FloatArra
     computed together, grouped by size, as batched products; the others one by one with
     calendar alignment.
     """
-    pairs = _pair_estimation(result)
+    residuals = result.fit.residuals
     positions = result.position
     out = np.full(len(used), np.nan)
     buckets: dict[int, list[int]] = {}
@@ -208,78 +222,97 @@ def _cached_correlations(result: StudyResult, used: list[IntArray]) -> FloatArra
         else:
             est_positions = positions[members][:, None] + result.est_offsets[None, :]
             out[g] = result.cache[key] = mean_offdiagonal_correlation(
-                result.fit.residuals[members], est_positions
+                residuals[members], est_positions
             )
-    for groups in buckets.values():
-        for s in range(0, len(groups), CORRELATION_BATCH):
-            batch = groups[s : s + CORRELATION_BATCH]
-            rows = np.stack([used[g] for g in batch])
-            values = _correlation_terms(pairs.resid0[rows], pairs.present[rows])
+    for size, groups in buckets.items():
+        for part in row_blocks(len(groups), max(1, ROWS_PER_BLOCK // size)):
+            batch = groups[part]
+            values = _correlation_terms(residuals[np.stack([used[g] for g in batch])])
             for g, value in zip(batch, values, strict=True):
                 out[g] = result.cache[used[g].tobytes()] = float(value)
     return out
 
 
 @dataclass(frozen=True)
-class _PairEstimation:
-    """Window-independent per-pair arrays of the estimation residuals, built once per study."""
+class _PairRanks:
+    """Window-independent rank data of every pair's estimation residuals, built once.
 
-    resid0: FloatArray  # (P, E) residuals, 0 where missing
-    present: FloatArray  # (P, E) 1.0 where a residual exists
+    rank: average rank among the pair's own residuals (0 where missing); exact in float32
+    (integers and halves). slot: row * (E + 1) + position in the sorted row, P * (E + 1)
+    where missing. below / upto: how many residuals lie strictly below / at or below each
+    AR of the span of event days (a binary search in the sorted row).
+    """
+
+    rank: NDArray[np.float32]
+    slot: IntArray
     count: FloatArray  # (P,) residuals present (M_i)
     share_pos: FloatArray  # (P,) share of positive residuals
-    sorted_key: Any  # (P * E,) complex: row + 1j * residual, rows ascending, missing = +inf
-    rank0: FloatArray  # (P, E) average ranks among the pair's residuals, 0 where missing
-    slot: IntArray  # (P, E) row * (E + 1) + sorted position; P * (E + 1) where missing
-
-
-def _pair_estimation(result: StudyResult) -> _PairEstimation:
-    cached = result.group_cache.get("pairs")
-    if cached is not None:
-        return cast(_PairEstimation, cached)
-    resid = result.fit.residuals
-    rows, width = resid.shape
-    present = np.isfinite(resid)
-    count = present.sum(axis=1).astype(np.float64)
-    order = np.argsort(resid, axis=1)  # NaN last
-    ordered = np.take_along_axis(resid, order, axis=1)
-    position = np.empty((rows, width), dtype=np.int64)
-    np.put_along_axis(position, order, np.arange(width, dtype=np.int64)[None, :], axis=1)
-    ranks = position + 1.0
-    tied = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
-    if tied.any():
-        ranks[tied] = stats.rankdata(resid[tied], axis=1, nan_policy="omit")
-    row = np.arange(rows, dtype=np.int64)[:, None]
-    with np.errstate(invalid="ignore"):
-        share_pos = (resid > 0).sum(axis=1) / count
-    pairs = _PairEstimation(
-        resid0=np.where(present, resid, 0.0),
-        present=present.astype(np.float64),
-        count=count,
-        share_pos=share_pos,
-        # +inf, not NaN: numpy orders complex NaNs after everything, whatever the row
-        sorted_key=_row_keys(row, np.where(np.isfinite(ordered), ordered, np.inf)),
-        rank0=np.where(present, ranks, 0.0),
-        slot=np.where(present, row * (width + 1) + position, rows * (width + 1)).astype(
-            np.int32 if rows * (width + 1) < 2**31 - 1 else np.int64
-        ),
-    )
-    result.group_cache["pairs"] = pairs
-    return pairs
+    below: NDArray[np.int32]  # (P, S)
+    upto: NDArray[np.int32]  # (P, S)
 
 
 def _row_keys(row: IntArray, values: FloatArray) -> Any:
-    """Complex keys row + i * value (built part by part: 1j * inf would put NaN in the row)."""
+    """Complex keys row + i * value: one searchsorted then serves every row at once.
+
+    numpy orders complex numbers by real then imaginary part. Built part by part (1j * inf
+    would put NaN in the row), and missing values must be +inf, not NaN: numpy orders a
+    NaN imaginary part after everything, whatever the row.
+    """
     keys = np.empty(values.shape, dtype=np.complex128)
     keys.real = row
     keys.imag = values
     return keys.ravel()
 
 
-def _group_matrix(member: IntArray, sizes: IntArray, n_cols: int, weights: FloatArray) -> Any:
-    """Sparse groups x pairs matrix: row g holds weights at group g's member columns."""
-    indptr = np.concatenate([[0], np.cumsum(sizes)])
-    return sparse.csr_matrix((weights, member, indptr), shape=(len(sizes), n_cols))
+def _pair_ranks(result: StudyResult) -> _PairRanks:
+    cached = result.group_cache.get("ranks")
+    if cached is not None:
+        return cast(_PairRanks, cached)
+    resid = result.fit.residuals
+    span = result.ar_span
+    rows, width = resid.shape
+    slot_type = np.int32 if rows * (width + 1) < 2**31 - 1 else np.int64
+    out = _PairRanks(
+        rank=np.empty((rows, width), dtype=np.float32),
+        slot=np.empty((rows, width), dtype=slot_type),
+        count=np.empty(rows),
+        share_pos=np.empty(rows),
+        below=np.empty(span.shape, dtype=np.int32),
+        upto=np.empty(span.shape, dtype=np.int32),
+    )
+    sorted_at = np.arange(width, dtype=np.int64)[None, :]
+    for part in row_blocks(rows):
+        block = resid[part]
+        n = len(block)
+        present = np.isfinite(block)
+        # missing -> +inf: sorts last, and without NaNs numpy's SIMD argsort applies (~6x)
+        filled = np.where(present, block, np.inf)
+        order = np.argsort(filled, axis=1)
+        ordered = np.take_along_axis(filled, order, axis=1)
+        position = np.empty((n, width), dtype=np.int64)
+        np.put_along_axis(position, order, np.broadcast_to(sorted_at, (n, width)), axis=1)
+        ranks = position + 1.0
+        tied = ((ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])).any(axis=1)
+        if tied.any():
+            ranks[tied] = stats.rankdata(block[tied], axis=1, nan_policy="omit")
+        out.rank[part] = np.where(present, ranks, 0.0)
+        local = np.arange(n, dtype=np.int64)[:, None]
+        first_slot = part.start * (width + 1)
+        out.slot[part] = np.where(
+            present, first_slot + local * (width + 1) + position, rows * (width + 1)
+        )
+        count = present.sum(axis=1)
+        out.count[part] = count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.share_pos[part] = (block > 0).sum(axis=1) / count
+        keys = _row_keys(local, ordered)
+        ar = span[part]
+        query = _row_keys(np.broadcast_to(local, ar.shape), np.where(np.isfinite(ar), ar, 0.0))
+        base = local * width
+        out.below[part] = np.searchsorted(keys, query, side="left").reshape(ar.shape) - base
+        out.upto[part] = np.searchsorted(keys, query, side="right").reshape(ar.shape) - base
+    result.group_cache["ranks"] = out
+    return out
 
 
 @dataclass(frozen=True)
@@ -292,26 +325,33 @@ class _GroupEstimation:
     sd_aar: FloatArray  # (G,)
 
 
-def _group_estimation(
-    result: StudyResult, pairs: _PairEstimation, member: IntArray, sizes: IntArray
-) -> _GroupEstimation:
+def _group_estimation(result: StudyResult, member: IntArray, sizes: IntArray) -> _GroupEstimation:
     key = ("groups", member.tobytes(), sizes.tobytes())
     cached = result.group_cache.get(key)
     if cached is not None:
         return cast(_GroupEstimation, cached)
-    ones = _group_matrix(member, sizes, result.n_pairs, np.ones(len(member)))
-    present = np.asarray(ones @ pairs.present)
+    resid = result.fit.residuals
+    width = resid.shape[1]
+    present = np.zeros((len(sizes), width))
+    total = np.zeros((len(sizes), width))
+    starts = np.cumsum(sizes) - sizes
+    for g0, g1 in _group_blocks(sizes):
+        block = resid[member[starts[g0] : starts[g0] + sizes[g0:g1].sum()]]
+        finite = np.isfinite(block)
+        present[g0:g1] = _segment_sum(finite.astype(np.float64), sizes[g0:g1])
+        total[g0:g1] = _segment_sum(np.where(finite, block, 0.0), sizes[g0:g1])
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        aar = np.asarray(ones @ pairs.resid0) / present
+        aar = total / present
         days = np.isfinite(aar).sum(axis=1).astype(np.float64)
         sd_aar = np.sqrt(
             np.nansum((aar - np.nanmean(aar, axis=1, keepdims=True)) ** 2, axis=1) / (days - 1.0)
         )
     out = _GroupEstimation(present, aar, days, sd_aar)
-    if len(result.group_cache) > 64:  # bounded: member sets of past calls
-        result.group_cache.clear()
-        result.group_cache["pairs"] = pairs
+    stale = [k for k in result.group_cache if k != "ranks" and k != "steps"]
+    if len(stale) >= 16:  # bounded: member sets of past calls
+        for old in stale:
+            del result.group_cache[old]
     result.group_cache[key] = out
     return out
 
@@ -384,13 +424,13 @@ def group_statistics_many(
         # event-time AAR over the window and portfolio (crude dependence) test
         win_ar = result.window_ar(window)[member]
         aar = seg(_nan_to_zero(win_ar)) / seg(np.isfinite(win_ar).astype(np.float64))
-        pairs = _pair_estimation(result)
-        est = _group_estimation(result, pairs, member, sizes)
+        pairs = _pair_ranks(result)
+        est = _group_estimation(result, member, sizes)
         est_days, sd_aar = est.days, est.sd_aar
         length = float(window[1] - window[0] + 1)
         cda = caar / (math.sqrt(length) * sd_aar)
         # Corrado rank test, window form
-        corrado = _corrado(pairs, est, member, sizes, win_ar, seg)
+        corrado = _corrado(result, pairs, est, window, member, sizes, seg)
         # generalised sign test
         p_pos = seg(pairs.share_pos[member]) / n
         wins = seg((car > 0).astype(np.float64))
@@ -448,52 +488,55 @@ def group_statistics_many(
 
 
 def _corrado(
-    pairs: _PairEstimation,
+    result: StudyResult,
+    pairs: _PairRanks,
     est: _GroupEstimation,
+    window: Window,
     member: IntArray,
     sizes: IntArray,
-    win_ar: FloatArray,
     seg: Any,
 ) -> FloatArray:
     """Corrado z per group: ranks over estimation + window days, Kbar by relative day.
 
-    The estimation residuals are sorted once per study. For a window, each window AR's rank
-    among the pair's residuals is a binary search in that sorted row (one searchsorted over
-    all rows, keyed row + 1j * value), and an estimation day's rank in the combined set is
-    its rank among the residuals plus, per window AR below it, 1 (1/2 per tie): a step
-    function of its sorted position, built by cumulative sums. Ties are averaged as in
-    row_ranks.
+    Nothing is re-sorted per window. A window AR's rank in the combined set is its rank
+    among the window's ARs plus the residuals below it (half the equal ones), from
+    _pair_ranks. An estimation day's rank is its rank among the residuals plus 1 per window
+    AR below it (1/2 per tie): a step function of its sorted position, built by adding the
+    window ARs' positions and cumulating along each row. Ties are averaged as in row_ranks.
     """
-    rows, width = pairs.rank0.shape
-    uniq, inverse = np.unique(member, return_inverse=True)
-    first = np.empty(len(uniq), dtype=np.int64)  # a pair in several groups: one row
-    first[inverse] = np.arange(len(member))
-    win = win_ar[first]
-    present = np.isfinite(win)
-    query = _row_keys(uniq[:, None], np.where(present, win, 0.0))
-    base = (uniq * width)[:, None]
-    below = np.searchsorted(pairs.sorted_key, query, side="left").reshape(win.shape) - base
-    upto = np.searchsorted(pairs.sorted_key, query, side="right").reshape(win.shape) - base
-    total = pairs.count[uniq] + present.sum(axis=1)
-    weight = 1.0 / (total + 1.0)
-    # window days: rank among the window ARs + residuals below + half the equal residuals
-    k_win = row_ranks(win) + below + 0.5 * (upto - below)
-    u_win = np.where(present, k_win * weight[:, None] - 0.5, np.nan)[inverse]
-    # estimation days: + 1/2 for each window AR at or below (left), 1/2 more strictly below
-    # counted in halves, in the smallest integer type that holds 2 L
-    dtype = np.int8 if 2 * win.shape[1] < 127 else np.int32
-    flat = np.zeros(rows * (width + 1) + 1, dtype=dtype)  # last entry: missing residuals
-    steps = flat[:-1].reshape(rows, width + 1)
-    step_rows = np.broadcast_to(uniq[:, None], win.shape)[present]
-    np.add.at(steps, (step_rows, below[present]), 1)
-    np.add.at(steps, (step_rows, upto[present]), 1)
-    np.cumsum(steps, axis=1, out=steps)
-    if len(uniq) == rows:
-        ranks = pairs.rank0 + 0.5 * flat[pairs.slot]
+    rows, width = pairs.rank.shape
+    win_all = result.window_ar(window)  # (P, L), NaN where missing or unusable
+    present = np.isfinite(win_all)
+    sl = slice(window[0] - int(result.span_offsets[0]), window[1] - int(result.span_offsets[0]) + 1)
+    below, upto = pairs.below[:, sl], pairs.upto[:, sl]
+    weight = 1.0 / (pairs.count + present.sum(axis=1) + 1.0)  # 1 / (T_i + 1)
+    # window days (member rows)
+    k_win = row_ranks(win_all[member]) + below[member] + 0.5 * (upto[member] - below[member])
+    u_win = k_win * weight[member, None] - 0.5  # NaN stays NaN
+    # estimation days: half a step at each window AR's left and right sorted position
+    dtype = np.int8 if 2 * win_all.shape[1] < 127 else np.int32
+    flat = result.group_cache.get("steps")
+    if flat is None or flat.dtype != dtype or len(flat) != rows * (width + 1) + 1:
+        flat = np.zeros(rows * (width + 1) + 1, dtype=dtype)  # last: missing residuals
+        result.group_cache["steps"] = flat
     else:
-        ranks = pairs.rank0[uniq] + 0.5 * flat[pairs.slot[uniq]]
-    weights = _group_matrix(inverse, sizes, len(uniq), weight[inverse])
-    kbar_est = (np.asarray(weights @ ranks) - 0.5 * est.present) / est.present
+        flat.fill(0)
+    steps = flat[:-1].reshape(rows, width + 1)
+    used = np.zeros(rows, dtype=bool)
+    used[member] = True
+    taken = present & used[:, None]
+    step_rows = np.broadcast_to(np.arange(rows)[:, None], taken.shape)[taken]
+    np.add.at(steps, (step_rows, below[taken]), 1)
+    np.add.at(steps, (step_rows, upto[taken]), 1)
+    np.cumsum(steps, axis=1, out=steps)
+    sums = np.zeros((len(sizes), width))
+    starts = np.cumsum(sizes) - sizes
+    for g0, g1 in _group_blocks(sizes):
+        block = member[starts[g0] : starts[g0] + sizes[g0:g1].sum()]
+        ranks = pairs.rank[block] + 0.5 * flat[pairs.slot[block]]
+        ranks *= weight[block, None]
+        sums[g0:g1] = _segment_sum(ranks, sizes[g0:g1])
+    kbar_est = (sums - 0.5 * est.present) / est.present
     kbar_win = seg(_nan_to_zero(u_win)) / seg(np.isfinite(u_win).astype(np.float64))
     kbar = np.concatenate([kbar_est, kbar_win], axis=1)
     s = np.sqrt(np.nanmean(kbar * kbar, axis=1))

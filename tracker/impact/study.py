@@ -38,7 +38,7 @@ from tracker.impact.models import (
     n_parameters,
     window_moments,
 )
-from tracker.impact.windowsums import WindowSums, window_rows
+from tracker.impact.windowsums import WindowSums, row_blocks, window_rows
 
 Window = tuple[int, int]
 NDArray_str = np.ndarray  # object arrays of str (ticker, status) or datetime64[D]
@@ -542,17 +542,21 @@ def _fit_market(
     alpha, beta = base.alpha, base.slopes[:, 0]
 
     def residuals() -> FloatArray:
+        """y - alpha - beta x, NaN where either is missing, block by block of pairs."""
         padded_t = np.ascontiguousarray(grid.padded.T)
         starts = position + e1 + grid.pad
         length = e2 - e1 + 1
-        y = window_rows(padded_t, col, starts, length)
-        xs = window_rows(padded_t, np.full(len(col), reg_col), starts, length)
-        xs *= beta[:, None]
-        xs += alpha[:, None]
-        y -= xs
+        out = np.empty((len(col), length))
+        for part in row_blocks(len(col)):
+            y = out[part]
+            y[...] = window_rows(padded_t, col[part], starts[part], length)
+            xs = window_rows(padded_t, np.full(len(y), reg_col), starts[part], length)
+            xs *= beta[part, None]
+            xs += alpha[part, None]
+            y -= xs
         if len(redo):
-            y[redo] = redo_resid
-        return y
+            out[redo] = redo_resid
+        return out
 
     return replace(base, residual_source=residuals), firm_valid
 

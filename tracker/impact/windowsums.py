@@ -47,8 +47,20 @@ class WindowSums:
         return np.asarray(self.cum[hi[:, None], columns] - self.cum[lo[:, None], columns])
 
 
+ROWS_PER_BLOCK = 4096  # pairs per block: pairs x days temporaries of ~8 MB, reused
+
+
+def row_blocks(total: int, step: int = ROWS_PER_BLOCK) -> list[slice]:
+    """Consecutive slices of about `step` pairs.
+
+    Work on pairs x days arrays goes block by block: small temporaries are reused instead of
+    touching hundreds of MB of fresh memory per step (expensive page faults, cache misses).
+    """
+    return [slice(s, min(s + step, total)) for s in range(0, total, step)]
+
+
 def window_rows(
-    padded_t: FloatArray, cols: IntArray, starts: IntArray, length: int, chunk: int = 4096
+    padded_t: FloatArray, cols: IntArray, starts: IntArray, length: int, chunk: int = ROWS_PER_BLOCK
 ) -> FloatArray:
     """(P, length) copies of padded_t[cols[p], starts[p] : starts[p] + length].
 
