@@ -176,26 +176,38 @@ def _correlation_terms(residuals: FloatArray) -> FloatArray:
     """Mean off-diagonal pairwise correlation for a batch of same-date baskets (b, n, E).
 
     The same pairwise-overlap formulas as mean_offdiagonal_correlation (NaN = missing), as
-    batched products.
+    two batched products: x x' and [x; x^2; present] present' (sums over shared dates).
     """
-    n = residuals.shape[1]
-    present = np.isfinite(residuals)
-    x = np.where(present, residuals, 0.0)
-    pres = present.astype(np.float64)
-    xt = x.transpose(0, 2, 1)
-    pt = pres.transpose(0, 2, 1)
+    b, n, width = residuals.shape
+    stacked = np.empty((b, 3 * n, width))
+    x, xx, present = stacked[:, :n], stacked[:, n : 2 * n], stacked[:, 2 * n :]
+    finite = np.isfinite(residuals, out=np.empty(residuals.shape, dtype=bool))
+    np.copyto(present, finite)
+    np.copyto(x, residuals)
+    x[~finite] = 0.0
+    np.multiply(x, x, out=xx)
     with single_threaded_blas():
-        count = np.matmul(pres, pt)
-        sum_x = np.matmul(x, pt)
-        sum_xx = np.matmul(x * x, pt)
-        cross = np.matmul(x, xt)
+        cross = np.matmul(x, x.transpose(0, 2, 1))
+        sums = np.matmul(stacked, present.transpose(0, 2, 1))
+    sum_x, sum_xx, count = sums[:, :n], sums[:, n : 2 * n], sums[:, 2 * n :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        cov = cross - sum_x * sum_x.transpose(0, 2, 1) / count
-        var_x = sum_xx - sum_x * sum_x / count
-        corr = cov / np.sqrt(var_x * var_x.transpose(0, 2, 1))
-    keep = ~np.eye(n, dtype=bool)[None] & (count >= MIN_CORRELATION_OVERLAP) & np.isfinite(corr)
+        shared = sum_x * sum_x.transpose(0, 2, 1)
+        shared /= count
+        cross -= shared  # covariance x n_ij
+        own = sum_x * sum_x
+        own /= count
+        sum_xx -= own  # variance of x_i over the dates shared with j, x n_ij
+        var_x = sum_xx
+        denom = var_x * var_x.transpose(0, 2, 1)
+        np.sqrt(denom, out=denom)
+        cross /= denom
+    corr = cross
+    keep = np.isfinite(corr)
+    keep &= count >= MIN_CORRELATION_OVERLAP
+    keep &= ~np.eye(n, dtype=bool)[None]
     kept = keep.sum(axis=(1, 2))
-    total = np.where(keep, corr, 0.0).sum(axis=(1, 2))
+    corr[~keep] = 0.0
+    total = corr.sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(np.where(kept > 0, total / kept, np.nan), dtype=np.float64)
 
@@ -289,18 +301,18 @@ def _pair_ranks(result: StudyResult) -> _PairRanks:
         filled = np.where(present, block, np.inf)
         order = np.argsort(filled, axis=1)
         ordered = np.take_along_axis(filled, order, axis=1)
-        position = np.empty((n, width), dtype=np.int64)
-        np.put_along_axis(position, order, np.broadcast_to(sorted_at, (n, width)), axis=1)
-        ranks = position + 1.0
+        local = np.arange(n, dtype=np.int64)[:, None]
+        row_slot = part.start * (width + 1) + local * (width + 1)  # slot of sorted position 0
+        slot = out.slot[part]
+        np.put_along_axis(slot, order, (row_slot + sorted_at).astype(slot.dtype), axis=1)
+        rank = out.rank[part]
+        np.subtract(slot, (row_slot - 1).astype(slot.dtype), out=rank, casting="unsafe")
         tied = ((ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])).any(axis=1)
         if tied.any():
-            ranks[tied] = stats.rankdata(block[tied], axis=1, nan_policy="omit")
-        out.rank[part] = np.where(present, ranks, 0.0)
-        local = np.arange(n, dtype=np.int64)[:, None]
-        first_slot = part.start * (width + 1)
-        out.slot[part] = np.where(
-            present, first_slot + local * (width + 1) + position, rows * (width + 1)
-        )
+            rank[tied] = stats.rankdata(block[tied], axis=1, nan_policy="omit")
+        missing = ~present
+        rank[missing] = 0.0
+        slot[missing] = rows * (width + 1)
         count = present.sum(axis=1)
         out.count[part] = count
         with np.errstate(invalid="ignore", divide="ignore"):
