@@ -548,8 +548,7 @@ def _fit_market(
         length = e2 - e1 + 1
         out = np.empty((len(col), length))
         for part in row_blocks(len(col)):
-            y = out[part]
-            y[...] = window_rows(padded_t, col[part], starts[part], length)
+            y = window_rows(padded_t, col[part], starts[part], length, out=out[part])
             xs = window_rows(padded_t, np.full(len(y), reg_col), starts[part], length)
             xs *= beta[part, None]
             xs += alpha[part, None]

@@ -15,7 +15,6 @@ down the exact path.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from tracker.impact.models import FloatArray, IntArray
 
@@ -60,15 +59,17 @@ def row_blocks(total: int, step: int = ROWS_PER_BLOCK) -> list[slice]:
 
 
 def window_rows(
-    padded_t: FloatArray, cols: IntArray, starts: IntArray, length: int, chunk: int = ROWS_PER_BLOCK
+    padded_t: FloatArray, cols: IntArray, starts: IntArray, length: int, out: FloatArray | None = None
 ) -> FloatArray:
     """(P, length) copies of padded_t[cols[p], starts[p] : starts[p] + length].
 
     padded_t is tickers x sessions (contiguous per ticker), so each pair's window is one
-    contiguous run; a sliding-window view turns the gather into a memcpy per row.
+    contiguous run of the flat array; np.take with flat indices, block by block of pairs.
     """
-    view = sliding_window_view(padded_t, length, axis=1)
-    out = np.empty((len(cols), length))
-    for s in range(0, len(cols), chunk):  # blocks of pairs keep the copies cache-sized
-        out[s : s + chunk] = view[cols[s : s + chunk], starts[s : s + chunk]]
+    flat = padded_t.reshape(-1)
+    out = np.empty((len(cols), length)) if out is None else out
+    days = np.arange(length, dtype=np.int64)[None, :]
+    for part in row_blocks(len(cols)):
+        first = cols[part] * padded_t.shape[1] + starts[part]
+        np.take(flat, first[:, None] + days, out=out[part])
     return out
