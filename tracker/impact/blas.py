@@ -29,7 +29,9 @@ def _openblas_controls() -> tuple[tuple[object, object], ...]:
     maps = Path("/proc/self/maps")
     if not maps.exists():
         return ()
-    paths = sorted({line.split()[-1] for line in maps.read_text().splitlines() if "openblas" in line})
+    paths = sorted(
+        {line.split()[-1] for line in maps.read_text().splitlines() if "openblas" in line}
+    )
     controls = []
     for path in paths:
         try:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -240,7 +241,7 @@ def merge_fit(
 ) -> Fit:
     """base with the pairs at rows replaced by other's (fitted on those pairs only)."""
 
-    def put(values: FloatArray, new: FloatArray) -> FloatArray:
+    def put(values: NDArray[Any], new: NDArray[Any]) -> NDArray[Any]:
         out = values.copy()
         out[rows] = new
         return out

@@ -24,11 +24,11 @@ from scipy import stats
 
 from tracker.impact.calendar import DEFAULT_CALENDAR, mapping_rule
 from tracker.impact.models import (
+    WELL_POSED,
     BoolArray,
     Fit,
     FloatArray,
     IntArray,
-    WELL_POSED,
     MarketSums,
     ModelName,
     abnormal_returns,

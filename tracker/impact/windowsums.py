@@ -59,7 +59,11 @@ def row_blocks(total: int, step: int = ROWS_PER_BLOCK) -> list[slice]:
 
 
 def window_rows(
-    padded_t: FloatArray, cols: IntArray, starts: IntArray, length: int, out: FloatArray | None = None
+    padded_t: FloatArray,
+    cols: IntArray,
+    starts: IntArray,
+    length: int,
+    out: FloatArray | None = None,
 ) -> FloatArray:
     """(P, length) copies of padded_t[cols[p], starts[p] : starts[p] + length].
 
