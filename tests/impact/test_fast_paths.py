@@ -13,6 +13,7 @@ import pytest
 from tracker.impact.models import ModelName, fit
 from tracker.impact.significance import (
     _correlation_terms,
+    _row_searchsorted,
     group_statistics_many,
     mean_offdiagonal_correlation,
     row_ranks,
@@ -168,3 +169,14 @@ def test_corrado_and_groups_with_ties_overlaps_and_gaps(model):
                 np.testing.assert_allclose(
                     getattr(alone, key), getattr(g, key), rtol=TIGHT, equal_nan=True
                 )
+
+
+@pytest.mark.parametrize("width", [1, 2, 5, 240, 255, 256, 257])
+def test_row_searchsorted_matches_numpy_per_row(width):
+    rng = np.random.default_rng(width)
+    ordered = np.sort(rng.integers(0, 20, (50, width)).astype(float), axis=1)
+    ordered[:5, -2:] = np.inf  # missing values sort last as +inf
+    values = rng.integers(-1, 22, (50, 11)).astype(float)  # ties with the rows included
+    for right, side in ((False, "left"), (True, "right")):
+        want = [np.searchsorted(ordered[i], values[i], side) for i in range(50)]
+        np.testing.assert_array_equal(_row_searchsorted(ordered, values, right), want)

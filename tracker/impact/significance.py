@@ -263,17 +263,25 @@ class _PairRanks:
     upto: NDArray[np.int32]  # (P, S)
 
 
-def _row_keys(row: IntArray, values: FloatArray) -> Any:
-    """Complex keys row + i * value: one searchsorted then serves every row at once.
+def _row_searchsorted(ordered: FloatArray, values: FloatArray, right: bool) -> IntArray:
+    """Per row, how many of ordered[row] are < values[row, k] (<= when right).
 
-    numpy orders complex numbers by real then imaginary part. Built part by part (1j * inf
-    would put NaN in the row), and missing values must be +inf, not NaN: numpy orders a
-    NaN imaginary part after everything, whatever the row.
+    ordered (n, E) is sorted ascending along rows (+inf for missing); values (n, S). A
+    binary search run on all rows at once: ceil(log2(E + 1)) steps over n x S entries.
     """
-    keys = np.empty(values.shape, dtype=np.complex128)
-    keys.real = row
-    keys.imag = values
-    return keys.ravel()
+    n, width = ordered.shape
+    flat = ordered.reshape(-1)
+    base = (np.arange(n, dtype=np.int64) * width)[:, None]
+    lo = np.zeros(values.shape, dtype=np.int64)
+    hi = np.full(values.shape, width, dtype=np.int64)
+    for _ in range(int(width).bit_length()):
+        active = lo < hi
+        mid = (lo + hi) >> 1
+        pivot = flat[base + np.minimum(mid, width - 1)]
+        go_right = (pivot <= values) if right else (pivot < values)
+        lo = np.where(active & go_right, mid + 1, lo)
+        hi = np.where(active & ~go_right, mid, hi)
+    return lo
 
 
 def _pair_ranks(result: StudyResult) -> _PairRanks:
@@ -317,12 +325,9 @@ def _pair_ranks(result: StudyResult) -> _PairRanks:
         out.count[part] = count
         with np.errstate(invalid="ignore", divide="ignore"):
             out.share_pos[part] = (block > 0).sum(axis=1) / count
-        keys = _row_keys(local, ordered)
         ar = span[part]
-        query = _row_keys(np.broadcast_to(local, ar.shape), np.where(np.isfinite(ar), ar, 0.0))
-        base = local * width
-        out.below[part] = np.searchsorted(keys, query, side="left").reshape(ar.shape) - base
-        out.upto[part] = np.searchsorted(keys, query, side="right").reshape(ar.shape) - base
+        out.below[part] = _row_searchsorted(ordered, ar, right=False)
+        out.upto[part] = _row_searchsorted(ordered, ar, right=True)
     result.group_cache["ranks"] = out
     return out
 
