@@ -104,12 +104,14 @@ def row_ranks(values: FloatArray) -> FloatArray:
     ties are re-ranked with scipy's average method.
     """
     rows, cols = values.shape
-    order = np.argsort(values, axis=1)  # NaN sort last
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, np.inf)  # no NaNs: numpy's SIMD argsort applies
+    order = np.argsort(filled, axis=1)  # missing sort last
     ranks = np.empty((rows, cols))
     np.put_along_axis(ranks, order, np.arange(1.0, cols + 1.0)[None, :], axis=1)
-    ranks[~np.isfinite(values)] = np.nan
-    ordered = np.take_along_axis(values, order, axis=1)
-    tied = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    ranks[~finite] = np.nan
+    ordered = np.take_along_axis(filled, order, axis=1)
+    tied = ((ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])).any(axis=1)
     if tied.any():
         ranks[tied] = stats.rankdata(values[tied], axis=1, nan_policy="omit")
     return ranks
@@ -542,15 +544,20 @@ def _corrado(
     used = np.zeros(rows, dtype=bool)
     used[member] = True
     taken = present & used[:, None]
-    step_rows = np.broadcast_to(np.arange(rows)[:, None], taken.shape)[taken]
-    np.add.at(steps, (step_rows, below[taken]), 1)
-    np.add.at(steps, (step_rows, upto[taken]), 1)
+    row_start = np.broadcast_to((np.arange(rows) * (width + 1))[:, None], taken.shape)[taken]
+    at = np.sort(np.concatenate([row_start + below[taken], row_start + upto[taken]]))
+    if len(at):  # flat[at] += 1 with repeats, as one assignment per distinct position
+        first = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
+        flat[at[first]] = np.diff(np.r_[first, len(at)])
     np.cumsum(steps, axis=1, out=steps)
     sums = np.zeros((len(sizes), width))
     starts = np.cumsum(sizes) - sizes
     for g0, g1 in _group_blocks(sizes):
         block = member[starts[g0] : starts[g0] + sizes[g0:g1].sum()]
-        ranks = pairs.rank[block] + 0.5 * flat[pairs.slot[block]]
+        if len(block) and (np.diff(block) == 1).all():  # consecutive pairs: views, no copies
+            block = slice(int(block[0]), int(block[-1]) + 1)
+        ranks = np.multiply(flat[pairs.slot[block]], 0.5)
+        ranks += pairs.rank[block]
         ranks *= weight[block, None]
         sums[g0:g1] = _segment_sum(ranks, sizes[g0:g1])
     kbar_est = (sums - 0.5 * est.present) / est.present
