@@ -553,9 +553,10 @@ def _corrado(
     sums = np.zeros((len(sizes), width))
     starts = np.cumsum(sizes) - sizes
     for g0, g1 in _group_blocks(sizes):
-        block = member[starts[g0] : starts[g0] + sizes[g0:g1].sum()]
-        if len(block) and (np.diff(block) == 1).all():  # consecutive pairs: views, no copies
-            block = slice(int(block[0]), int(block[-1]) + 1)
+        chosen = member[starts[g0] : starts[g0] + sizes[g0:g1].sum()]
+        block: IntArray | slice = chosen
+        if len(chosen) and bool((np.diff(chosen) == 1).all()):  # consecutive: views, no copy
+            block = slice(int(chosen[0]), int(chosen[-1]) + 1)
         ranks = np.multiply(flat[pairs.slot[block]], 0.5)
         ranks += pairs.rank[block]
         ranks *= weight[block, None]
