@@ -269,21 +269,23 @@ def _row_searchsorted(ordered: FloatArray, values: FloatArray, right: bool) -> I
     """Per row, how many of ordered[row] are < values[row, k] (<= when right).
 
     ordered (n, E) is sorted ascending along rows (+inf for missing); values (n, S). A
-    binary search run on all rows at once: ceil(log2(E + 1)) steps over n x S entries.
+    branch-free binary search on all rows at once: rows padded with +inf to a power of two,
+    then one halving step per bit. `<=` is `<` against the next float up.
     """
     n, width = ordered.shape
-    flat = ordered.reshape(-1)
-    base = (np.arange(n, dtype=np.int64) * width)[:, None]
-    lo = np.zeros(values.shape, dtype=np.int64)
-    hi = np.full(values.shape, width, dtype=np.int64)
-    for _ in range(int(width).bit_length()):
-        active = lo < hi
-        mid = (lo + hi) >> 1
-        pivot = flat[base + np.minimum(mid, width - 1)]
-        go_right = (pivot <= values) if right else (pivot < values)
-        lo = np.where(active & go_right, mid + 1, lo)
-        hi = np.where(active & ~go_right, mid, hi)
-    return lo
+    size = 1 << max(int(width - 1).bit_length(), 0)
+    padded = np.full((n, size), np.inf)
+    padded[:, :width] = ordered
+    flat = padded.reshape(-1)
+    query = np.nextafter(values, np.inf) if right else values
+    found = np.broadcast_to((np.arange(n, dtype=np.int64) * size - 1)[:, None], values.shape)
+    found = found.copy()  # flat index of the last element known to be < query (-1: none)
+    step = size
+    while step > 1:
+        step >>= 1
+        found += (flat[found + step] < query) * step
+    found += flat[found + 1] < query  # the last bit
+    return np.asarray(found - (np.arange(n, dtype=np.int64) * size - 1)[:, None])
 
 
 def _pair_ranks(result: StudyResult) -> _PairRanks:
@@ -328,8 +330,10 @@ def _pair_ranks(result: StudyResult) -> _PairRanks:
         with np.errstate(invalid="ignore", divide="ignore"):
             out.share_pos[part] = (block > 0).sum(axis=1) / count
         ar = span[part]
-        out.below[part] = _row_searchsorted(ordered, ar, right=False)
-        out.upto[part] = _row_searchsorted(ordered, ar, right=True)
+        # one search for both sides: <= v is < the next float up
+        both = _row_searchsorted(ordered, np.hstack([ar, np.nextafter(ar, np.inf)]), right=False)
+        out.below[part] = both[:, : ar.shape[1]]
+        out.upto[part] = both[:, ar.shape[1] :]
     result.group_cache["ranks"] = out
     return out
 
