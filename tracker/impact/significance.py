@@ -251,13 +251,13 @@ def _cached_correlations(result: StudyResult, used: list[IntArray]) -> FloatArra
 class _PairRanks:
     """Window-independent rank data of every pair's estimation residuals, built once.
 
-    rank: average rank among the pair's own residuals (0 where missing); exact in float32
-    (integers and halves). slot: row * (E + 1) + position in the sorted row, P * (E + 1)
+    rank2: twice the average rank among the pair's own residuals (0 where missing): average
+    ranks are integers or halves, so twice them is an exact small integer. slot: row * (E + 1) + position in the sorted row, P * (E + 1)
     where missing. below / upto: how many residuals lie strictly below / at or below each
     AR of the span of event days (a binary search in the sorted row).
     """
 
-    rank: NDArray[np.float32]
+    rank2: NDArray[np.int16] | NDArray[np.int32]
     slot: IntArray
     count: FloatArray  # (P,) residuals present (M_i)
     share_pos: FloatArray  # (P,) share of positive residuals
@@ -297,7 +297,7 @@ def _pair_ranks(result: StudyResult) -> _PairRanks:
     rows, width = resid.shape
     slot_type = np.int32 if rows * (width + 1) < 2**31 - 1 else np.int64
     out = _PairRanks(
-        rank=np.empty((rows, width), dtype=np.float32),
+        rank2=np.empty((rows, width), dtype=np.int16 if 2 * width < 2**15 - 64 else np.int32),
         slot=np.empty((rows, width), dtype=slot_type),
         count=np.empty(rows),
         share_pos=np.empty(rows),
@@ -317,13 +317,14 @@ def _pair_ranks(result: StudyResult) -> _PairRanks:
         row_slot = part.start * (width + 1) + local * (width + 1)  # slot of sorted position 0
         slot = out.slot[part]
         np.put_along_axis(slot, order, (row_slot + sorted_at).astype(slot.dtype), axis=1)
-        rank = out.rank[part]
-        np.subtract(slot, (row_slot - 1).astype(slot.dtype), out=rank, casting="unsafe")
+        rank2 = out.rank2[part]
+        np.subtract(slot, (row_slot - 1).astype(slot.dtype), out=rank2, casting="unsafe")
+        rank2 *= 2
         tied = ((ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])).any(axis=1)
         if tied.any():
-            rank[tied] = stats.rankdata(block[tied], axis=1, nan_policy="omit")
+            rank2[tied] = np.rint(2.0 * stats.rankdata(block[tied], axis=1, nan_policy="omit"))
         missing = ~present
-        rank[missing] = 0.0
+        rank2[missing] = 0
         slot[missing] = rows * (width + 1)
         count = present.sum(axis=1)
         out.count[part] = count
@@ -527,7 +528,7 @@ def _corrado(
     AR below it (1/2 per tie): a step function of its sorted position, built by adding the
     window ARs' positions and cumulating along each row. Ties are averaged as in row_ranks.
     """
-    rows, width = pairs.rank.shape
+    rows, width = pairs.rank2.shape
     win_all = result.window_ar(window)  # (P, L), NaN where missing or unusable
     present = np.isfinite(win_all)
     sl = slice(window[0] - int(result.span_offsets[0]), window[1] - int(result.span_offsets[0]) + 1)
@@ -556,14 +557,14 @@ def _corrado(
     np.cumsum(steps, axis=1, out=steps)
     sums = np.zeros((len(sizes), width))
     starts = np.cumsum(sizes) - sizes
+    half_weight = 0.5 * weight
     for g0, g1 in _group_blocks(sizes):
         chosen = member[starts[g0] : starts[g0] + sizes[g0:g1].sum()]
         block: IntArray | slice = chosen
         if len(chosen) and bool((np.diff(chosen) == 1).all()):  # consecutive: views, no copy
             block = slice(int(chosen[0]), int(chosen[-1]) + 1)
-        ranks = np.multiply(flat[pairs.slot[block]], 0.5)
-        ranks += pairs.rank[block]
-        ranks *= weight[block, None]
+        twice = pairs.rank2[block] + flat[pairs.slot[block]]  # 2 x combined rank, integer
+        ranks = np.multiply(twice, half_weight[block, None])
         sums[g0:g1] = _segment_sum(ranks, sizes[g0:g1])
     kbar_est = (sums - 0.5 * est.present) / est.present
     kbar_win = seg(_nan_to_zero(u_win)) / seg(np.isfinite(u_win).astype(np.float64))
