@@ -252,9 +252,10 @@ class _PairRanks:
     """Window-independent rank data of every pair's estimation residuals, built once.
 
     rank2: twice the average rank among the pair's own residuals (0 where missing): average
-    ranks are integers or halves, so twice them is an exact small integer. slot: row * (E + 1) + position in the sorted row, P * (E + 1)
-    where missing. below / upto: how many residuals lie strictly below / at or below each
-    AR of the span of event days (a binary search in the sorted row).
+    ranks are integers or halves, so twice them is an exact small integer.
+    slot: row * (E + 1) + position in the sorted row, P * (E + 1) where missing.
+    below / upto: how many residuals lie strictly below / at or below each AR of the span of
+    event days (a binary search in the sorted row).
     """
 
     rank2: NDArray[np.int16] | NDArray[np.int32]
