@@ -258,8 +258,8 @@ class _PairRanks:
     event days (a binary search in the sorted row).
     """
 
-    rank2: NDArray[np.int16] | NDArray[np.int32]
-    slot: IntArray
+    rank2: NDArray[np.signedinteger[Any]]
+    slot: NDArray[np.signedinteger[Any]]
     count: FloatArray  # (P,) residuals present (M_i)
     share_pos: FloatArray  # (P,) share of positive residuals
     below: NDArray[np.int32]  # (P, S)
