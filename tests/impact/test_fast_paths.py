@@ -180,3 +180,33 @@ def test_row_searchsorted_matches_numpy_per_row(width):
     for right, side in ((False, "left"), (True, "right")):
         want = [np.searchsorted(ordered[i], values[i], side) for i in range(50)]
         np.testing.assert_array_equal(_row_searchsorted(ordered, values, right), want)
+
+
+def test_single_threaded_blas_restores_the_setting_after_nested_and_threaded_use():
+    import threading
+
+    from tracker.impact import blas
+
+    controls = blas._openblas_controls()
+    if not controls:
+        pytest.skip("no OpenBLAS loaded by numpy on this platform")
+    get = controls[0][0]
+    before = get()
+    barrier = threading.Barrier(2)
+    inside = []
+
+    def work() -> None:
+        with blas.single_threaded_blas():
+            barrier.wait()  # both threads inside at once
+            inside.append(get())
+            barrier.wait()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with blas.single_threaded_blas(), blas.single_threaded_blas():
+        inside.append(get())
+    assert inside == [1, 1, 1]
+    assert get() == before

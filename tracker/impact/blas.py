@@ -10,6 +10,7 @@ Where no OpenBLAS is found (another BLAS, another OS) the products simply run as
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -48,17 +49,33 @@ def _openblas_controls() -> tuple[tuple[object, object], ...]:
     return tuple(controls)
 
 
+_lock = threading.Lock()
+_depth = 0  # blocks currently inside single_threaded_blas, over all threads
+_previous: list[int] = []
+
+
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """One OpenBLAS thread inside the block, the previous setting after it."""
+    """One OpenBLAS thread inside the block, the previous setting after the last one exits.
+
+    Counted across threads, so overlapping blocks in two threads cannot leave the library
+    stuck on one thread.
+    """
     import numpy  # noqa: F401  (its OpenBLAS must be loaded before the maps are read)
 
+    global _depth
     controls = _openblas_controls()
-    previous = [get() for get, _ in controls]  # type: ignore[operator]
-    for _, set_ in controls:
-        set_(1)  # type: ignore[operator]
+    with _lock:
+        if _depth == 0:
+            _previous[:] = [get() for get, _ in controls]  # type: ignore[operator]
+            for _, set_ in controls:
+                set_(1)  # type: ignore[operator]
+        _depth += 1
     try:
         yield
     finally:
-        for (_, set_), count in zip(controls, previous, strict=True):
-            set_(count)  # type: ignore[operator]
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                for (_, set_), count in zip(controls, _previous, strict=True):
+                    set_(count)  # type: ignore[operator]

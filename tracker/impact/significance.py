@@ -375,10 +375,11 @@ def _group_estimation(result: StudyResult, member: IntArray, sizes: IntArray) ->
             np.nansum((aar - np.nanmean(aar, axis=1, keepdims=True)) ** 2, axis=1) / (days - 1.0)
         )
     out = _GroupEstimation(present, aar, days, sd_aar)
-    stale = [k for k in result.group_cache if k != "ranks" and k != "steps"]
+    keys = list(result.group_cache)  # a snapshot: other threads may use the same result
+    stale = [k for k in keys if k != "ranks" and k != "steps"]
     if len(stale) >= 16:  # bounded: member sets of past calls
         for old in stale:
-            del result.group_cache[old]
+            result.group_cache.pop(old, None)
     result.group_cache[key] = out
     return out
 
@@ -542,10 +543,10 @@ def _corrado(
     u_win = k_win * weight[member, None] - 0.5  # NaN stays NaN
     # estimation days: half a step at each window AR's left and right sorted position
     dtype = np.int8 if 2 * win_all.shape[1] < 127 else np.int32
-    flat = result.group_cache.get("steps")
+    # the buffer is taken out of the cache while in use: a concurrent call makes its own
+    flat = result.group_cache.pop("steps", None)
     if flat is None or flat.dtype != dtype or len(flat) != rows * (width + 1) + 1:
         flat = np.zeros(rows * (width + 1) + 1, dtype=dtype)  # last: missing residuals
-        result.group_cache["steps"] = flat
     else:
         flat.fill(0)
     steps = flat[:-1].reshape(rows, width + 1)
@@ -569,6 +570,7 @@ def _corrado(
         twice = pairs.rank2[block] + flat[pairs.slot[block]]  # 2 x combined rank, integer
         ranks = np.multiply(twice, half_weight[block, None])
         sums[g0:g1] = _segment_sum(ranks, sizes[g0:g1])
+    result.group_cache["steps"] = flat  # reusable by the next call
     kbar_est = (sums - 0.5 * est.present) / est.present
     kbar_win = seg(_nan_to_zero(u_win)) / seg(np.isfinite(u_win).astype(np.float64))
     kbar = np.concatenate([kbar_est, kbar_win], axis=1)
