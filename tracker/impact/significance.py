@@ -3,8 +3,11 @@
 Only pairs whose window status is usable (ok, gap_in_window) enter a group; the others are
 counted by status in `excluded`, never dropped silently. Many groups are computed together:
 member rows are stacked by group and reduced with np.add.reduceat, so the cost grows with the
-number of memberships, not with a Python loop over pairs. The one per-group loop is the
-Kolari-Pynnonen residual correlation matrix (n x n), which is inherently per group.
+number of memberships, not with a Python loop over pairs. The Kolari-Pynnonen correlation
+matrices (n x n) are batched over baskets of one size and one calendar; only baskets whose
+members have different event dates are done one at a time. Window-independent pieces (the
+residual ranks, estimation-window AAR, KP correlation) are computed once per study or member
+set and cached on the StudyResult; docs/impact.md ("Performance") describes the layout.
 
 Choices the spec leaves open, made explicit:
 - Patell uses each firm's t degrees of freedom d_i = M_i - k: sum SCAR / sqrt(sum d/(d-2)),
