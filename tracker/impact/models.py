@@ -18,8 +18,11 @@ every sum, so no pair is fitted on its own in a Python loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,8 +73,18 @@ class Fit:
     sigma2: FloatArray  # (P,)
     n_est: IntArray  # (P,) M_i: days with the firm and every regressor present
     dof: IntArray  # (P,) M_i - k
-    residuals: FloatArray  # (P, E) estimation-window ARs, NaN where missing
-    degenerate: BoolArray  # (P,) zero residual variance or constant / collinear regressors
+    residual_source: FloatArray | Callable[[], FloatArray] = field(repr=False)
+    degenerate: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @cached_property
+    def residuals(self) -> FloatArray:
+        """(P, E) estimation-window ARs, NaN where missing.
+
+        The fast market-model path never needs them for the firm statistics, so it hands over
+        a function and they are built on first use (group statistics), then kept.
+        """
+        source = self.residual_source
+        return source() if callable(source) else source
 
 
 def _masked(values: FloatArray, mask: BoolArray) -> FloatArray:
@@ -162,3 +175,86 @@ def window_moments(fit_: Fit, ar: FloatArray, z: FloatArray) -> WindowMoments:
         quad = np.einsum("pk,pkl,pl->p", dev, fit_.szz_inv, dev)
         variance = fit_.sigma2 * (length + length * length / np.where(m > 0, m, np.nan) + quad)
     return WindowMoments(car, variance, n_days)
+
+
+# Fast market-model path: a pair is fitted from its window sums only when the subtractions
+# below cannot lose more than ~1/WELL_POSED of the precision of the sums; the others (constant
+# or near-constant benchmark, near-perfect fit, constant firm, too few days) go through fit().
+WELL_POSED = 0.05
+
+
+@dataclass(frozen=True)
+class MarketSums:
+    """Masked sums over each pair's estimation window (days with firm AND benchmark)."""
+
+    n: FloatArray
+    sy: FloatArray
+    sx: FloatArray
+    syy: FloatArray
+    sxy: FloatArray
+    sxx: FloatArray
+
+
+def fit_market_from_sums(
+    sums: MarketSums, residual_source: Callable[[], FloatArray]
+) -> tuple[Fit, BoolArray]:
+    """Closed-form market model from window sums, and which pairs it is exact enough for.
+
+    Same centred formulas as fit(): beta = Sxy_c / Sxx_c, alpha = ybar - beta xbar,
+    SSR = Syy_c - beta Sxy_c. The returned mask `exact` is False where the centred sums lose
+    too much to cancellation (Sxx_c or SSR small against the raw sums) or M < 3: the caller
+    refits those pairs with fit() and merges them in with merge_fit().
+    """
+    n = sums.n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_safe = np.maximum(n, 1.0)
+        xbar = sums.sx / n_safe
+        ybar = sums.sy / n_safe
+        sxx_c = sums.sxx - sums.sx * xbar
+        sxy_c = sums.sxy - sums.sx * ybar
+        syy_c = sums.syy - sums.sy * ybar
+        beta = sxy_c / sxx_c
+        alpha = ybar - beta * xbar
+        ssr = syy_c - beta * sxy_c
+        dof = n.astype(np.int64) - 2
+        sigma2 = ssr / np.where(dof > 0, dof, np.nan)
+        szz_inv = 1.0 / sxx_c
+    exact = (n >= 3) & (sxx_c > WELL_POSED * sums.sxx) & (ssr > WELL_POSED * sums.syy)
+    degenerate = ~(np.sqrt(sigma2) >= ZERO_SIGMA)
+    fit_ = Fit(
+        model=ModelName.MARKET,
+        alpha=alpha,
+        slopes=beta[:, None],
+        zbar=xbar[:, None],
+        szz_inv=szz_inv[:, None, None],
+        sigma2=sigma2,
+        n_est=n.astype(np.int64),
+        dof=dof,
+        residual_source=residual_source,
+        degenerate=degenerate,
+    )
+    return fit_, exact
+
+
+def merge_fit(
+    base: Fit, rows: IntArray, other: Fit, residual_source: Callable[[], FloatArray]
+) -> Fit:
+    """base with the pairs at rows replaced by other's (fitted on those pairs only)."""
+
+    def put(values: NDArray[Any], new: NDArray[Any]) -> NDArray[Any]:
+        out = values.copy()
+        out[rows] = new
+        return out
+
+    return Fit(
+        model=base.model,
+        alpha=put(base.alpha, other.alpha),
+        slopes=put(base.slopes, other.slopes),
+        zbar=put(base.zbar, other.zbar),
+        szz_inv=put(base.szz_inv, other.szz_inv),
+        sigma2=put(base.sigma2, other.sigma2),
+        n_est=put(base.n_est, other.n_est),
+        dof=put(base.dof, other.dof),
+        residual_source=residual_source,
+        degenerate=put(base.degenerate, other.degenerate),
+    )

@@ -3,8 +3,11 @@
 Only pairs whose window status is usable (ok, gap_in_window) enter a group; the others are
 counted by status in `excluded`, never dropped silently. Many groups are computed together:
 member rows are stacked by group and reduced with np.add.reduceat, so the cost grows with the
-number of memberships, not with a Python loop over pairs. The one per-group loop is the
-Kolari-Pynnonen residual correlation matrix (n x n), which is inherently per group.
+number of memberships, not with a Python loop over pairs. The Kolari-Pynnonen correlation
+matrices (n x n) are batched over baskets of one size and one calendar; only baskets whose
+members have different event dates are done one at a time. Window-independent pieces (the
+residual ranks, estimation-window AAR, KP correlation) are computed once per study or member
+set and cached on the StudyResult; docs/impact.md ("Performance") describes the layout.
 
 Choices the spec leaves open, made explicit:
 - Patell uses each firm's t degrees of freedom d_i = M_i - k: sum SCAR / sqrt(sum d/(d-2)),
@@ -22,13 +25,16 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
+from tracker.impact.blas import single_threaded_blas
 from tracker.impact.models import FloatArray, IntArray
 from tracker.impact.study import USABLE_STATUSES, StudyResult, Window, window_label
+from tracker.impact.windowsums import ROWS_PER_BLOCK, row_blocks
 
 MIN_CORRELATION_OVERLAP = 3
 
@@ -101,12 +107,14 @@ def row_ranks(values: FloatArray) -> FloatArray:
     ties are re-ranked with scipy's average method.
     """
     rows, cols = values.shape
-    order = np.argsort(values, axis=1)  # NaN sort last
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, np.inf)  # no NaNs: numpy's SIMD argsort applies
+    order = np.argsort(filled, axis=1)  # missing sort last
     ranks = np.empty((rows, cols))
     np.put_along_axis(ranks, order, np.arange(1.0, cols + 1.0)[None, :], axis=1)
-    ranks[~np.isfinite(values)] = np.nan
-    ordered = np.take_along_axis(values, order, axis=1)
-    tied = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    ranks[~finite] = np.nan
+    ordered = np.take_along_axis(filled, order, axis=1)
+    tied = ((ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])).any(axis=1)
     if tied.any():
         ranks[tied] = stats.rankdata(values[tied], axis=1, nan_policy="omit")
     return ranks
@@ -157,14 +165,226 @@ def mean_offdiagonal_correlation(residuals: FloatArray, positions: IntArray) -> 
     return float(corr[keep].mean()) if keep.any() else math.nan
 
 
-def _cached_correlation(result: StudyResult, members: IntArray, positions: IntArray) -> float:
-    """The KP correlation does not depend on the window: compute it once per member set."""
-    key = members.tobytes()
-    if key not in result.cache:
-        result.cache[key] = mean_offdiagonal_correlation(
-            result.fit.residuals[members], positions[members]
+def _group_blocks(sizes: IntArray, step: int = ROWS_PER_BLOCK) -> list[tuple[int, int]]:
+    """Runs of consecutive groups (g0, g1) with about `step` member rows each."""
+    ends = np.cumsum(sizes)
+    out, g0 = [], 0
+    while g0 < len(sizes):
+        start = ends[g0] - sizes[g0]
+        g1 = max(int(np.searchsorted(ends, start + step, side="right")), g0 + 1)
+        out.append((g0, g1))
+        g0 = g1
+    return out
+
+
+def _correlation_terms(residuals: FloatArray) -> FloatArray:
+    """Mean off-diagonal pairwise correlation for a batch of same-date baskets (b, n, E).
+
+    The same pairwise-overlap formulas as mean_offdiagonal_correlation (NaN = missing), as
+    batched products: x x', [x; x^2] present' (sums over shared dates) and present present'
+    (shared-date counts, in float32: exact for 0/1 sums below 2^24).
+    """
+    b, n, width = residuals.shape
+    stacked = np.empty((b, 2 * n, width))
+    x, xx = stacked[:, :n], stacked[:, n:]
+    finite = np.isfinite(residuals)
+    present = finite.astype(np.float32)  # 0/1 counts are exact in float32 (half the cost)
+    np.copyto(x, residuals)
+    x[~finite] = 0.0
+    np.multiply(x, x, out=xx)
+    with single_threaded_blas():
+        cross = np.matmul(x, x.transpose(0, 2, 1))
+        sums = np.matmul(stacked, present.transpose(0, 2, 1).astype(np.float64))
+        count = np.matmul(present, present.transpose(0, 2, 1)).astype(np.float64)
+    sum_x, sum_xx = sums[:, :n], sums[:, n:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shared = sum_x * sum_x.transpose(0, 2, 1)
+        shared /= count
+        cross -= shared  # covariance x n_ij
+        own = sum_x * sum_x
+        own /= count
+        sum_xx -= own  # variance of x_i over the dates shared with j, x n_ij
+        var_x = sum_xx
+        denom = var_x * var_x.transpose(0, 2, 1)
+        np.sqrt(denom, out=denom)
+        cross /= denom
+    corr = cross
+    keep = np.isfinite(corr)
+    keep &= count >= MIN_CORRELATION_OVERLAP
+    keep &= ~np.eye(n, dtype=bool)[None]
+    kept = keep.sum(axis=(1, 2))
+    corr[~keep] = 0.0
+    total = corr.sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.where(kept > 0, total / kept, np.nan), dtype=np.float64)
+
+
+def _cached_correlations(result: StudyResult, used: list[IntArray]) -> FloatArray:
+    """The KP correlation per basket, once per member set (it does not depend on the window).
+
+    Baskets whose members share one estimation calendar (one event date, the usual case) are
+    computed together, grouped by size, as batched products; the others one by one with
+    calendar alignment.
+    """
+    residuals = result.fit.residuals
+    positions = result.position
+    out = np.full(len(used), np.nan)
+    buckets: dict[int, list[int]] = {}
+    for g, members in enumerate(used):
+        key = members.tobytes()
+        if key in result.cache:
+            out[g] = result.cache[key]
+        elif len(members) < 2:
+            out[g] = result.cache[key] = math.nan
+        elif (positions[members] == positions[members[0]]).all():
+            buckets.setdefault(len(members), []).append(g)
+        else:
+            est_positions = positions[members][:, None] + result.est_offsets[None, :]
+            out[g] = result.cache[key] = mean_offdiagonal_correlation(
+                residuals[members], est_positions
+            )
+    for size, groups in buckets.items():
+        for part in row_blocks(len(groups), max(1, ROWS_PER_BLOCK // size)):
+            batch = groups[part]
+            values = _correlation_terms(residuals[np.stack([used[g] for g in batch])])
+            for g, value in zip(batch, values, strict=True):
+                out[g] = result.cache[used[g].tobytes()] = float(value)
+    return out
+
+
+@dataclass(frozen=True)
+class _PairRanks:
+    """Window-independent rank data of every pair's estimation residuals, built once.
+
+    rank2: twice the average rank among the pair's own residuals (0 where missing): average
+    ranks are integers or halves, so twice them is an exact small integer.
+    slot: row * (E + 1) + position in the sorted row, P * (E + 1) where missing.
+    below / upto: how many residuals lie strictly below / at or below each AR of the span of
+    event days (a binary search in the sorted row).
+    """
+
+    rank2: NDArray[np.signedinteger[Any]]
+    slot: NDArray[np.signedinteger[Any]]
+    count: FloatArray  # (P,) residuals present (M_i)
+    share_pos: FloatArray  # (P,) share of positive residuals
+    below: NDArray[np.int32]  # (P, S)
+    upto: NDArray[np.int32]  # (P, S)
+
+
+def _row_searchsorted(ordered: FloatArray, values: FloatArray, right: bool) -> IntArray:
+    """Per row, how many of ordered[row] are < values[row, k] (<= when right).
+
+    ordered (n, E) is sorted ascending along rows (+inf for missing); values (n, S). A
+    branch-free binary search on all rows at once: rows padded with +inf to a power of two,
+    then one halving step per bit. `<=` is `<` against the next float up.
+    """
+    n, width = ordered.shape
+    size = 1 << max(int(width - 1).bit_length(), 0)
+    padded = np.full((n, size), np.inf)
+    padded[:, :width] = ordered
+    flat = padded.reshape(-1)
+    query = np.nextafter(values, np.inf) if right else values
+    found = np.broadcast_to((np.arange(n, dtype=np.int64) * size - 1)[:, None], values.shape)
+    found = found.copy()  # flat index of the last element known to be < query (-1: none)
+    step = size
+    while step > 1:
+        step >>= 1
+        found += (flat[found + step] < query) * step
+    found += flat[found + 1] < query  # the last bit
+    return np.asarray(found - (np.arange(n, dtype=np.int64) * size - 1)[:, None])
+
+
+def _pair_ranks(result: StudyResult) -> _PairRanks:
+    cached = result.group_cache.get("ranks")
+    if cached is not None:
+        return cast(_PairRanks, cached)
+    resid = result.fit.residuals
+    span = result.ar_span
+    rows, width = resid.shape
+    slot_type = np.int32 if rows * (width + 1) < 2**31 - 1 else np.int64
+    out = _PairRanks(
+        rank2=np.empty((rows, width), dtype=np.int16 if 2 * width < 2**15 - 64 else np.int32),
+        slot=np.empty((rows, width), dtype=slot_type),
+        count=np.empty(rows),
+        share_pos=np.empty(rows),
+        below=np.empty(span.shape, dtype=np.int32),
+        upto=np.empty(span.shape, dtype=np.int32),
+    )
+    sorted_at = np.arange(width, dtype=np.int64)[None, :]
+    for part in row_blocks(rows):
+        block = resid[part]
+        n = len(block)
+        present = np.isfinite(block)
+        # missing -> +inf: sorts last, and without NaNs numpy's SIMD argsort applies (~6x)
+        filled = np.where(present, block, np.inf)
+        order = np.argsort(filled, axis=1)
+        ordered = np.sort(filled, axis=1)  # SIMD sort: cheaper than gathering by order
+        local = np.arange(n, dtype=np.int64)[:, None]
+        row_slot = part.start * (width + 1) + local * (width + 1)  # slot of sorted position 0
+        slot = out.slot[part]
+        np.put_along_axis(slot, order, (row_slot + sorted_at).astype(slot.dtype), axis=1)
+        rank2 = out.rank2[part]
+        np.subtract(slot, (row_slot - 1).astype(slot.dtype), out=rank2, casting="unsafe")
+        rank2 *= 2
+        tied = ((ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])).any(axis=1)
+        if tied.any():
+            rank2[tied] = np.rint(2.0 * stats.rankdata(block[tied], axis=1, nan_policy="omit"))
+        missing = ~present
+        rank2[missing] = 0
+        slot[missing] = rows * (width + 1)
+        count = present.sum(axis=1)
+        out.count[part] = count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.share_pos[part] = (block > 0).sum(axis=1) / count
+        ar = span[part]
+        # one search for both sides: <= v is < the next float up
+        both = _row_searchsorted(ordered, np.hstack([ar, np.nextafter(ar, np.inf)]), right=False)
+        out.below[part] = both[:, : ar.shape[1]]
+        out.upto[part] = both[:, ar.shape[1] :]
+    result.group_cache["ranks"] = out
+    return out
+
+
+@dataclass(frozen=True)
+class _GroupEstimation:
+    """Window-independent sums over each group's members by estimation day."""
+
+    present: FloatArray  # (G, E) members with a residual
+    aar: FloatArray  # (G, E) mean residual
+    days: FloatArray  # (G,) estimation days with an AAR
+    sd_aar: FloatArray  # (G,)
+
+
+def _group_estimation(result: StudyResult, member: IntArray, sizes: IntArray) -> _GroupEstimation:
+    key = ("groups", member.tobytes(), sizes.tobytes())
+    cached = result.group_cache.get(key)
+    if cached is not None:
+        return cast(_GroupEstimation, cached)
+    resid = result.fit.residuals
+    width = resid.shape[1]
+    present = np.zeros((len(sizes), width))
+    total = np.zeros((len(sizes), width))
+    starts = np.cumsum(sizes) - sizes
+    for g0, g1 in _group_blocks(sizes):
+        block = resid[member[starts[g0] : starts[g0] + sizes[g0:g1].sum()]]
+        finite = np.isfinite(block)
+        present[g0:g1] = _segment_sum(finite.astype(np.float64), sizes[g0:g1])
+        total[g0:g1] = _segment_sum(np.where(finite, block, 0.0), sizes[g0:g1])
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        aar = total / present
+        days = np.isfinite(aar).sum(axis=1).astype(np.float64)
+        sd_aar = np.sqrt(
+            np.nansum((aar - np.nanmean(aar, axis=1, keepdims=True)) ** 2, axis=1) / (days - 1.0)
         )
-    return result.cache[key]
+    out = _GroupEstimation(present, aar, days, sd_aar)
+    keys = list(result.group_cache)  # a snapshot: other threads may use the same result
+    stale = [k for k in keys if k != "ranks" and k != "steps"]
+    if len(stale) >= 16:  # bounded: member sets of past calls
+        for old in stale:
+            result.group_cache.pop(old, None)
+    result.group_cache[key] = out
+    return out
 
 
 def _two_sided_normal(z: FloatArray) -> FloatArray:
@@ -227,8 +447,7 @@ def group_statistics_many(
         sd_scar = np.sqrt(seg(dev * dev) / (n - 1.0))
         bmp = np.sqrt(n) * mean_scar / sd_scar
         # Kolari-Pynnonen: residual correlation by calendar date
-        est_positions = result.position[:, None] + result.est_offsets[None, :]
-        mean_corr = np.array([_cached_correlation(result, u, est_positions) for u in used])
+        mean_corr = _cached_correlations(result, used)
         inflation = 1.0 + (n - 1.0) * mean_corr
         kp_patell = patell * np.sqrt(1.0 / inflation)
         kp_bmp = bmp * np.sqrt((1.0 - mean_corr) / inflation)
@@ -236,20 +455,15 @@ def group_statistics_many(
         # event-time AAR over the window and portfolio (crude dependence) test
         win_ar = result.window_ar(window)[member]
         aar = seg(_nan_to_zero(win_ar)) / seg(np.isfinite(win_ar).astype(np.float64))
-        resid = result.fit.residuals[member]
-        aar_est = seg(_nan_to_zero(resid)) / seg(np.isfinite(resid).astype(np.float64))
-        est_days = np.isfinite(aar_est).sum(axis=1).astype(np.float64)
-        sd_aar = np.sqrt(
-            np.nansum((aar_est - np.nanmean(aar_est, axis=1, keepdims=True)) ** 2, axis=1)
-            / (est_days - 1.0)
-        )
+        pairs = _pair_ranks(result)
+        est = _group_estimation(result, member, sizes)
+        est_days, sd_aar = est.days, est.sd_aar
         length = float(window[1] - window[0] + 1)
         cda = caar / (math.sqrt(length) * sd_aar)
         # Corrado rank test, window form
-        corrado = _corrado(resid, win_ar, seg)
+        corrado = _corrado(result, pairs, est, window, member, sizes, seg)
         # generalised sign test
-        share_pos = (resid > 0).sum(axis=1) / np.isfinite(resid).sum(axis=1)
-        p_pos = seg(share_pos) / n
+        p_pos = seg(pairs.share_pos[member]) / n
         wins = seg((car > 0).astype(np.float64))
         gsign = (wins - n * p_pos) / np.sqrt(n * p_pos * (1.0 - p_pos))
 
@@ -304,14 +518,65 @@ def group_statistics_many(
     return out
 
 
-def _corrado(resid: FloatArray, win_ar: FloatArray, seg: Any) -> FloatArray:
-    """Corrado z per group: ranks over estimation + window days, Kbar by relative day."""
-    combined = np.concatenate([resid, win_ar], axis=1)
-    ranks = row_ranks(combined)
-    total = np.isfinite(combined).sum(axis=1).astype(np.float64)
-    u = ranks / (total[:, None] + 1.0) - 0.5
-    kbar = seg(_nan_to_zero(u)) / seg(np.isfinite(u).astype(np.float64))
+def _corrado(
+    result: StudyResult,
+    pairs: _PairRanks,
+    est: _GroupEstimation,
+    window: Window,
+    member: IntArray,
+    sizes: IntArray,
+    seg: Any,
+) -> FloatArray:
+    """Corrado z per group: ranks over estimation + window days, Kbar by relative day.
+
+    Nothing is re-sorted per window. A window AR's rank in the combined set is its rank
+    among the window's ARs plus the residuals below it (half the equal ones), from
+    _pair_ranks. An estimation day's rank is its rank among the residuals plus 1 per window
+    AR below it (1/2 per tie): a step function of its sorted position, built by adding the
+    window ARs' positions and cumulating along each row. Ties are averaged as in row_ranks.
+    """
+    rows, width = pairs.rank2.shape
+    win_all = result.window_ar(window)  # (P, L), NaN where missing or unusable
+    present = np.isfinite(win_all)
+    sl = slice(window[0] - int(result.span_offsets[0]), window[1] - int(result.span_offsets[0]) + 1)
+    below, upto = pairs.below[:, sl], pairs.upto[:, sl]
+    weight = 1.0 / (pairs.count + present.sum(axis=1) + 1.0)  # 1 / (T_i + 1)
+    # window days (member rows)
+    k_win = row_ranks(win_all[member]) + below[member] + 0.5 * (upto[member] - below[member])
+    u_win = k_win * weight[member, None] - 0.5  # NaN stays NaN
+    # estimation days: half a step at each window AR's left and right sorted position
+    dtype = np.int8 if 2 * win_all.shape[1] < 127 else np.int32
+    # the buffer is taken out of the cache while in use: a concurrent call makes its own
+    flat = result.group_cache.pop("steps", None)
+    if flat is None or flat.dtype != dtype or len(flat) != rows * (width + 1) + 1:
+        flat = np.zeros(rows * (width + 1) + 1, dtype=dtype)  # last: missing residuals
+    else:
+        flat.fill(0)
+    steps = flat[:-1].reshape(rows, width + 1)
+    used = np.zeros(rows, dtype=bool)
+    used[member] = True
+    taken = present & used[:, None]
+    row_start = np.broadcast_to((np.arange(rows) * (width + 1))[:, None], taken.shape)[taken]
+    at = np.sort(np.concatenate([row_start + below[taken], row_start + upto[taken]]))
+    if len(at):  # flat[at] += 1 with repeats, as one assignment per distinct position
+        first = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
+        flat[at[first]] = np.diff(np.r_[first, len(at)])
+    np.cumsum(steps, axis=1, out=steps)
+    sums = np.zeros((len(sizes), width))
+    starts = np.cumsum(sizes) - sizes
+    half_weight = 0.5 * weight
+    for g0, g1 in _group_blocks(sizes):
+        chosen = member[starts[g0] : starts[g0] + sizes[g0:g1].sum()]
+        block: IntArray | slice = chosen
+        if len(chosen) and bool((np.diff(chosen) == 1).all()):  # consecutive: views, no copy
+            block = slice(int(chosen[0]), int(chosen[-1]) + 1)
+        twice = pairs.rank2[block] + flat[pairs.slot[block]]  # 2 x combined rank, integer
+        ranks = np.multiply(twice, half_weight[block, None])
+        sums[g0:g1] = _segment_sum(ranks, sizes[g0:g1])
+    result.group_cache["steps"] = flat  # reusable by the next call
+    kbar_est = (sums - 0.5 * est.present) / est.present
+    kbar_win = seg(_nan_to_zero(u_win)) / seg(np.isfinite(u_win).astype(np.float64))
+    kbar = np.concatenate([kbar_est, kbar_win], axis=1)
     s = np.sqrt(np.nanmean(kbar * kbar, axis=1))
-    in_window = kbar[:, resid.shape[1] :]
-    length = np.isfinite(in_window).sum(axis=1)
-    return np.asarray(np.nansum(in_window, axis=1) / (np.sqrt(length) * s), dtype=np.float64)
+    length = np.isfinite(kbar_win).sum(axis=1)
+    return np.asarray(np.nansum(kbar_win, axis=1) / (np.sqrt(length) * s), dtype=np.float64)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
@@ -19,20 +19,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy import stats
 
 from tracker.impact.calendar import DEFAULT_CALENDAR, mapping_rule
 from tracker.impact.models import (
+    WELL_POSED,
     BoolArray,
     Fit,
     FloatArray,
     IntArray,
+    MarketSums,
     ModelName,
     abnormal_returns,
     fit,
+    fit_market_from_sums,
+    merge_fit,
     n_parameters,
     window_moments,
 )
+from tracker.impact.windowsums import WindowSums, row_blocks, window_rows
 
 Window = tuple[int, int]
 NDArray_str = np.ndarray  # object arrays of str (ticker, status) or datetime64[D]
@@ -53,6 +59,12 @@ class Status(StrEnum):
 
 
 USABLE_STATUSES = frozenset({Status.OK, Status.GAP_IN_WINDOW})
+
+# Statuses are worked out as small integer codes (cheap masks over 100k pairs) and turned
+# into the str values once per window at the end.
+_STATUSES = tuple(Status)
+_CODE = {status: np.int8(i) for i, status in enumerate(_STATUSES)}
+_STATUS_TEXT = np.array([status.value for status in _STATUSES], dtype=object)
 
 
 def window_label(window: Window) -> str:
@@ -195,6 +207,8 @@ class StudyResult:
     fit_valid: BoolArray  # the fit is shown: enough data, and day 0 inside the index
     # memo of window-independent group quantities (residual correlations), keyed by members
     cache: dict[bytes, float] = field(default_factory=dict, compare=False, repr=False)
+    # memo of window-independent per-pair and per-member-set arrays of the group statistics
+    group_cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_pairs(self) -> int:
@@ -373,9 +387,12 @@ class _Gatherer:
         self.position = position
         self.missing_col = cols
 
-    def take(self, cols: IntArray, offsets: IntArray) -> FloatArray:
-        """cols (P,) -> (P, D); cols (P, q) -> (P, D, q)."""
-        rows = self.position[:, None] + offsets[None, :] + self.pad
+    def take(
+        self, cols: IntArray, offsets: IntArray, position: IntArray | None = None
+    ) -> FloatArray:
+        """cols (P,) -> (P, D); cols (P, q) -> (P, D, q). position: a subset's day-0 rows."""
+        pos = self.position if position is None else position
+        rows = pos[:, None] + offsets[None, :] + self.pad
         if cols.ndim == 1:
             return np.asarray(self.padded[rows, cols[:, None]], dtype=np.float64)
         return np.asarray(self.padded[rows[:, :, None], cols[:, None, :]], dtype=np.float64)
@@ -405,7 +422,10 @@ def run_event_study(
     columns = {str(c): i for i, c in enumerate(returns.columns)}
     event_keys = np.array([r.event_key for r in requests], dtype=object)
     tickers = np.array([r.ticker for r in requests], dtype=object)
-    day0 = np.array([np.datetime64(r.day0, "D") for r in requests], dtype="datetime64[D]")
+    epoch = date(1970, 1, 1).toordinal()
+    day0 = (
+        np.fromiter((r.day0.toordinal() for r in requests), np.int64, len(requests)) - epoch
+    ).astype("datetime64[D]")
     col = np.array([columns.get(t, n_cols) for t in tickers], dtype=np.int64)
     position = np.searchsorted(index.values.astype("datetime64[D]"), day0).astype(np.int64)
     has_data = np.flatnonzero(np.isfinite(data).any(axis=1))
@@ -421,18 +441,20 @@ def run_event_study(
 
     reg_cols = np.array([columns.get(t, n_cols) for t in params.regressors], dtype=np.int64)
     reg = np.broadcast_to(reg_cols, (len(requests), len(reg_cols)))
-    y_est = grid.take(col, est_offsets)
-    z_est = grid.take(reg, est_offsets)
-    fitted = fit(params.model_name, y_est, z_est, params.n_params)
-
-    firm_valid = np.isfinite(y_est).sum(axis=1)
-    pair_status = _pair_status(
+    if params.model_name is ModelName.MARKET:
+        fitted, firm_valid = _fit_market(data, grid, col, int(reg_cols[0]), est_offsets, params)
+    else:
+        y_est = grid.take(col, est_offsets)
+        z_est = grid.take(reg, est_offsets)
+        fitted = fit(params.model_name, y_est, z_est, params.n_params)
+        firm_valid = np.isfinite(y_est).sum(axis=1)
+    pair_code = _pair_status(
         col == n_cols, firm_valid, fitted, params, bool((reg_cols == n_cols).any())
     )
     y_span = grid.take(col, span_offsets)
     z_span = grid.take(reg, span_offsets)
     ar_span = abnormal_returns(fitted, y_span, z_span)
-    fit_valid = (pair_status == Status.OK) & (position < n_rows)
+    fit_valid = (pair_code == _CODE[Status.OK]) & (position < n_rows)
     ar_span[~fit_valid] = np.nan
 
     price_grid = _grid_for(_aligned(prices, index), tickers, position, lo, hi)
@@ -448,7 +470,7 @@ def run_event_study(
         windows[window] = _window_arrays(
             window,
             fitted,
-            pair_status,
+            pair_code,
             ar_span,
             y_span,
             z_span,
@@ -476,9 +498,66 @@ def run_event_study(
         ar_span=ar_span,
         abnormal_volume=abnormal_volume,
         windows=windows,
-        pair_status=pair_status,
+        pair_status=_STATUS_TEXT[pair_code],
         fit_valid=fit_valid,
     )
+
+
+def _fit_market(
+    data: FloatArray,
+    grid: _Gatherer,
+    col: IntArray,
+    reg_col: int,
+    est_offsets: IntArray,
+    params: StudyParameters,
+) -> tuple[Fit, IntArray]:
+    """Market model for all pairs from window sums; the few ill-conditioned pairs by fit().
+
+    Returns the fit (residuals built on first use) and each firm's valid estimation returns.
+    """
+    n_rows, n_cols = data.shape
+    firm = np.isfinite(data)
+    x = data[:, reg_col] if reg_col < n_cols else np.full(n_rows, np.nan)
+    both = firm & np.isfinite(x)[:, None]
+    y0 = np.where(both, data, 0.0)
+    x0 = np.where(both, x[:, None], 0.0)
+    sums = WindowSums(
+        [both.astype(np.float64), y0, x0, y0 * y0, x0 * y0, x0 * x0, firm.astype(np.float64)]
+    )
+    e1, e2 = int(est_offsets[0]), int(est_offsets[-1])
+    position = grid.position
+    got = sums.window(col, position + e1, position + e2)
+    # counts are cumulated in float64: exact integers far beyond any sessions count
+    market = MarketSums(np.rint(got[:, 0]), got[:, 1], got[:, 2], got[:, 3], got[:, 4], got[:, 5])
+    firm_valid = np.rint(got[:, 6]).astype(np.int64)
+    base, exact = fit_market_from_sums(market, lambda: np.empty(0))
+    redo = np.flatnonzero(~exact)
+    if len(redo):
+        reg = np.full((len(redo), 1), reg_col, dtype=np.int64)
+        y_redo = grid.take(col[redo], est_offsets, position[redo])
+        z_redo = grid.take(reg, est_offsets, position[redo])
+        refit = fit(ModelName.MARKET, y_redo, z_redo, params.n_params)
+        base = merge_fit(base, redo, refit, lambda: np.empty(0))
+        redo_resid = refit.residuals
+    alpha, beta = base.alpha, base.slopes[:, 0]
+
+    def residuals() -> FloatArray:
+        """y - alpha - beta x, NaN where either is missing, block by block of pairs."""
+        padded_t = np.ascontiguousarray(grid.padded.T)
+        starts = position + e1 + grid.pad
+        length = e2 - e1 + 1
+        out = np.empty((len(col), length))
+        for part in row_blocks(len(col)):
+            y = window_rows(padded_t, col[part], starts[part], length, out=out[part])
+            xs = window_rows(padded_t, np.full(len(y), reg_col), starts[part], length)
+            xs *= beta[part, None]
+            xs += alpha[part, None]
+            y -= xs
+        if len(redo):
+            out[redo] = redo_resid
+        return out
+
+    return replace(base, residual_source=residuals), firm_valid
 
 
 def _grid_for(
@@ -498,24 +577,24 @@ def _pair_status(
     fitted: Fit,
     params: StudyParameters,
     benchmark_absent: bool,
-) -> NDArray_str:
-    """Window-independent status, most fundamental reason first."""
+) -> NDArray[np.int8]:
+    """Window-independent status code, most fundamental reason first."""
     need = params.min_estimation_returns
-    status = np.full(len(unknown), Status.OK.value, dtype=object)
-    status[fitted.degenerate] = Status.ZERO_VARIANCE.value
+    status = np.full(len(unknown), _CODE[Status.OK], dtype=np.int8)
+    status[fitted.degenerate] = _CODE[Status.ZERO_VARIANCE]
     short_joint = fitted.n_est < need
-    status[short_joint] = Status.MISSING_BENCHMARK.value
+    status[short_joint] = _CODE[Status.MISSING_BENCHMARK]
     if benchmark_absent:
-        status[:] = Status.MISSING_BENCHMARK.value
-    status[firm_valid < need] = Status.INSUFFICIENT_DATA.value
-    status[unknown] = Status.UNKNOWN_TICKER.value
+        status[:] = _CODE[Status.MISSING_BENCHMARK]
+    status[firm_valid < need] = _CODE[Status.INSUFFICIENT_DATA]
+    status[unknown] = _CODE[Status.UNKNOWN_TICKER]
     return status
 
 
 def _window_arrays(
     window: Window,
     fitted: Fit,
-    pair_status: NDArray_str,
+    pair_code: NDArray[np.int8],
     ar_span: FloatArray,
     y_span: FloatArray,
     z_span: FloatArray,
@@ -531,22 +610,23 @@ def _window_arrays(
     moments = window_moments(fitted, ar, z)
     length = t2 - t1 + 1
 
-    status = pair_status.copy()
-    fit_ok = pair_status == Status.OK
+    status = pair_code.copy()
+    fit_ok = pair_code == _CODE[Status.OK]
     if t1 <= 0 <= t2:
         day0 = -t1
         no_price = ~np.isfinite(y[:, day0])
         no_bench = ~no_price & ~np.isfinite(z[:, day0, :]).all(axis=1)
-        status[fit_ok & no_bench] = Status.MISSING_BENCHMARK.value
+        status[fit_ok & no_bench] = _CODE[Status.MISSING_BENCHMARK]
     else:
         no_price = np.zeros(len(status), dtype=bool)
     no_price |= moments.n_days == 0
-    status[fit_ok & no_price] = Status.NO_EVENT_DAY_PRICE.value
-    status[(status == Status.OK) & (moments.n_days < length)] = Status.GAP_IN_WINDOW.value
+    status[fit_ok & no_price] = _CODE[Status.NO_EVENT_DAY_PRICE]
+    gap = (status == _CODE[Status.OK]) & (moments.n_days < length)
+    status[gap] = _CODE[Status.GAP_IN_WINDOW]
     pending = position + t2 > last_row
-    status[pending & (status != Status.UNKNOWN_TICKER)] = Status.PENDING.value
+    status[pending & (status != _CODE[Status.UNKNOWN_TICKER])] = _CODE[Status.PENDING]
 
-    usable = np.isin(status, list(USABLE_STATUSES))
+    usable = (status == _CODE[Status.OK]) | (status == _CODE[Status.GAP_IN_WINDOW])
     car = np.where(usable, moments.car, np.nan)
     variance = np.where(usable, moments.variance, np.nan)
     se = np.sqrt(variance)
@@ -565,7 +645,7 @@ def _window_arrays(
         value_change = np.where(measured, shares * (ends[:, 1] - ends[:, 0]), np.nan)
     return WindowArrays(
         window=window,
-        status=status,
+        status=_STATUS_TEXT[status],
         car=car,
         variance=variance,
         car_se=se,
@@ -585,13 +665,40 @@ def _abnormal_volume(
 ) -> FloatArray:
     """(log V_0 - mean log V_est) / sd(log V_est, ddof=1); zero volume counts as missing.
 
-    It needs as many valid estimation volumes as the model needs returns.
+    It needs as many valid estimation volumes as the model needs returns. Window means and
+    variances come from cumulated sums of log volume minus the ticker's overall mean log
+    volume; pairs whose window mean sits far from that level (or with ~zero variance), where
+    the subtraction would cancel, are recomputed from their own rows.
     """
     if volume_grid is None:
         return np.full(n_pairs, np.nan)
     grid, cols = volume_grid
-    est = grid.take(cols, est_offsets)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_v = np.log(np.where(grid.padded > 0, grid.padded, np.nan))
+    present = np.isfinite(log_v)
+    count = present.sum(axis=0)
+    level = np.where(present, log_v, 0.0).sum(axis=0) / np.maximum(count, 1)
+    dev = np.where(present, log_v - level, 0.0)
+    sums = WindowSums([present.astype(np.float64), dev, dev * dev])
+    first = grid.position + int(est_offsets[0]) + grid.pad
+    got = sums.window(cols, first, first + len(est_offsets) - 1)
+    n, s1, s2 = np.rint(got[:, 0]), got[:, 1], got[:, 2]
     day0 = grid.take(cols, np.array([0], dtype=np.int64))[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = s1 / np.maximum(n, 1)
+        var = (s2 - s1 * mean) / np.maximum(n - 1, 1)
+        log_day0 = np.log(np.where(day0 > 0, day0, np.nan))
+        z = (log_day0 - level[cols] - mean) / np.sqrt(var)
+    z = np.where((n >= need) & (var > 0), z, np.nan)
+    redo = np.flatnonzero((n >= need) & ~(var > WELL_POSED * s2 / np.maximum(n, 1)))
+    if len(redo):
+        est = grid.take(cols[redo], est_offsets, grid.position[redo])
+        z[redo] = _abnormal_volume_rows(est, day0[redo], need)
+    return z
+
+
+def _abnormal_volume_rows(est: FloatArray, day0: FloatArray, need: int) -> FloatArray:
+    """The same statistic from gathered estimation volumes (P, E), two-pass."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_est = np.log(np.where(est > 0, est, np.nan))
         log_day0 = np.log(np.where(day0 > 0, day0, np.nan))
