@@ -186,6 +186,18 @@ def intraday(event_id: int) -> list[IntradayReaction]:
 
 
 @st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _car_paths(url: str, event_id: int, tickers: tuple[str, ...], model: str) -> pd.DataFrame:
+    from tracker.measure.path import car_paths
+
+    return car_paths(database(url), settings(), event_id, tickers=list(tickers), model=model)
+
+
+def car_paths(event_id: int, tickers: list[str], model: str) -> pd.DataFrame:
+    """CAR[0,t] and its corrected standard error for t = 0..+5 (the engine's, per day)."""
+    return _car_paths(database_url(), event_id, tuple(sorted(tickers)), model)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
 def _jobs(url: str) -> list[JobSummary]:
     with database(url).session() as session:
         return job_runs_summary(session)

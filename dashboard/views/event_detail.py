@@ -142,39 +142,22 @@ def _impact_table(rows: list[FirmImpactRow]) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def _car_path(rows: list[FirmImpactRow], tickers: list[str]) -> None:
-    """CAR[0,k] from the engine's daily ARs, with 95% intervals at the stored windows.
-
-    The engine stores the standard error of the cumulative return per window ([0,0], [0,+1],
-    [0,+5]); the interval is drawn exactly where one is stored, never interpolated.
-    """
-    anchored = [r for r in rows if r.window_start == 0 and r.ticker in tickers]
-    longest: dict[str, FirmImpactRow] = {}
-    for row in anchored:
-        if row.ticker not in longest or row.window_end > longest[row.ticker].window_end:
-            longest[row.ticker] = row
-    paths: dict[str, pd.Series] = {}
-    errors: dict[str, pd.Series] = {}
-    for ticker, row in longest.items():
-        ars = {int(day): value for day, value in (row.statistics.get("ar") or {}).items()}
-        if not ars or any(value is None for value in ars.values()):
-            continue
-        paths[ticker] = pd.Series(ars).sort_index().cumsum()
-        errors[ticker] = pd.Series(
-            {
-                r.window_end: r.statistics.get("car_se")
-                for r in anchored
-                if r.ticker == ticker and r.statistics.get("car_se") is not None
-            },
-            dtype=float,
-        )
+def _car_path(event_id: int, model: str, tickers: list[str]) -> None:
+    """CAR[0,t] for t = 0..+5 with a 95% band from the engine's per-day standard errors."""
+    if not tickers:
+        return
+    path = _data.car_paths(event_id, tickers, model)
+    usable = path.dropna(subset=["car"])
+    by_ticker = {str(t): rows.set_index("day") for t, rows in usable.groupby("ticker")}
+    paths = {t: rows["car"] for t, rows in by_ticker.items()}
+    errors = {t: rows["car_se"] for t, rows in by_ticker.items()}
     if not paths:
         st.caption("No complete CAR path for these tickers yet (window still open or no data).")
         return
     st.plotly_chart(car_path_figure(paths, errors), width="stretch")
     st.caption(
-        "Intervals are ±1.96 standard errors of CAR[0,k] where the engine stores one "
-        "([0,0], [0,+1], [0,+5])."
+        "The band is ±1.96 forecast-error-corrected standard errors of CAR[0,t] for each day t "
+        "(the engine's window variance, not a sum of daily variances)."
     )
 
 
@@ -288,12 +271,11 @@ def render() -> None:
             }
         )
         st.plotly_chart(car_bar_figure(bars, _label(window)), width="stretch")
-        model_rows = [f for f in detail.firm_impacts if f.model == model]
         top = measured.reindex(measured["CAR (%)"].abs().sort_values(ascending=False).index)
         chosen = st.multiselect(
             "CAR path for", list(measured["ticker"]), default=list(top["ticker"][:4])
         )
-        _car_path(model_rows, chosen)
+        _car_path(detail.id, model, chosen)
     _groups(detail, model, window)
     _intraday(detail.id)
 

@@ -162,6 +162,8 @@ def test_the_selloff_event_shows_nvda_and_vst_falling(open_app, demo_url):
     assert not frame_with(app, "source").empty  # the articles that form the event
     charts = plotly_specs(app)
     assert any("CAR" in (c["layout"].get("title", {}).get("text") or "") for c in charts)
+    bands = [t for c in charts for t in c["data"] if "95% band" in (t.get("name") or "")]
+    assert bands, "the CAR path has a continuous confidence band"
     baskets = frame_with(app, "effective N")
     assert (baskets["N"] >= 2).any()
 
