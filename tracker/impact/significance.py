@@ -41,6 +41,28 @@ MIN_CORRELATION_OVERLAP = 3
 Members = Sequence[tuple[str, str]] | IntArray
 
 
+#: every statistic of a basket, with its p-value, in the order outputs list them
+GROUP_STATISTIC_NAMES = (
+    "caar",
+    "patell_z",
+    "patell_p",
+    "patell_kp_z",
+    "patell_kp_p",
+    "bmp_t",
+    "bmp_p",
+    "kp_t",
+    "kp_p",
+    "mean_corr",
+    "effective_n",
+    "cda_t",
+    "cda_p",
+    "corrado_z",
+    "corrado_p",
+    "gsign_z",
+    "gsign_p",
+)
+
+
 @dataclass(frozen=True)
 class GroupResult:
     basket: str
@@ -76,25 +98,7 @@ class GroupResult:
         out["n"] = self.n
         out["n_requested"] = self.n_requested
         out["excluded"] = dict(self.excluded)
-        for name in (
-            "caar",
-            "patell_z",
-            "patell_p",
-            "patell_kp_z",
-            "patell_kp_p",
-            "bmp_t",
-            "bmp_p",
-            "kp_t",
-            "kp_p",
-            "mean_corr",
-            "effective_n",
-            "cda_t",
-            "cda_p",
-            "corrado_z",
-            "corrado_p",
-            "gsign_z",
-            "gsign_p",
-        ):
+        for name in GROUP_STATISTIC_NAMES:
             out[name] = num(getattr(self, name))
         out["aar"] = {str(d): num(v) for d, v in self.aar.items()}
         return out

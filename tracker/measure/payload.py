@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from tracker.impact.significance import GroupResult
+from tracker.impact.significance import GROUP_STATISTIC_NAMES, GroupResult
 from tracker.impact.study import FirmResult, StudyParameters, Window, window_label
 
 FIRM_KEYS = (
@@ -47,25 +47,7 @@ GROUP_KEYS = (
     "corrado_z",
     "gsign_z",
 )
-GROUP_STATISTICS = (
-    "caar",
-    "patell_z",
-    "patell_p",
-    "patell_kp_z",
-    "patell_kp_p",
-    "bmp_t",
-    "bmp_p",
-    "kp_t",
-    "kp_p",
-    "mean_corr",
-    "effective_n",
-    "cda_t",
-    "cda_p",
-    "corrado_z",
-    "corrado_p",
-    "gsign_z",
-    "gsign_p",
-)
+GROUP_STATISTICS = GROUP_STATISTIC_NAMES
 # Every group status a GroupImpact row can carry.
 GROUP_OK = "ok"
 GROUP_PENDING = "pending"
