@@ -68,3 +68,18 @@ def test_unreachable_database_is_a_clear_error() -> None:
     assert result.returncode == 2
     assert "database unavailable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unmigrated_database_says_to_upgrade(tmp_path: Path) -> None:
+    result = run_tracker("prices", "show", "NVDA", "--db", f"sqlite:///{tmp_path / 'new.db'}")
+    assert result.returncode == 2
+    assert "tracker db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_unmigrated_postgresql_says_to_upgrade(postgres_server) -> None:
+    url = postgres_server.create_database()
+    result = run_tracker("prices", "show", "NVDA", "--db", url)
+    assert result.returncode == 2
+    assert "tracker db upgrade" in result.stderr

@@ -7,7 +7,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 import typer
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tracker.cli import (
     calendar,
@@ -82,10 +82,19 @@ def main() -> None:
     except TrackerError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except OperationalError as exc:
+    except (OperationalError, ProgrammingError) as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        typer.echo(f"error: database unavailable: {reason}", err=True)
+        if _missing_table(reason):
+            reason = f"the schema is not current ({reason}): run `tracker db upgrade`"
+            typer.echo(f"error: database schema missing: {reason}", err=True)
+        else:
+            typer.echo(f"error: database unavailable: {reason}", err=True)
         sys.exit(2)
+
+
+def _missing_table(reason: str) -> bool:
+    """SQLite says 'no such table', PostgreSQL 'relation ... does not exist'."""
+    return "no such table" in reason or ("relation" in reason and "does not exist" in reason)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import logging
 import random
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,12 +109,22 @@ class _ErrorCapture(logging.Handler):
 
 @contextmanager
 def _captured_yfinance_errors() -> Iterator[_ErrorCapture]:
+    """yfinance's error lines go to the report (CLI table, job-run log), not the console.
+
+    Its pandas deprecation warnings (yfinance's own code under pandas 3.1) are silenced too:
+    they say nothing about the data and would bury the scheduler's output.
+    """
     handler = _ErrorCapture()
     yf_logger = logging.getLogger("yfinance")
+    propagate = yf_logger.propagate
     yf_logger.addHandler(handler)
+    yf_logger.propagate = False
     try:
-        yield handler
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")
+            yield handler
     finally:
+        yf_logger.propagate = propagate
         yf_logger.removeHandler(handler)
 
 
