@@ -159,3 +159,17 @@ def test_text_filters_agree_whichever_search_strategy_is_chosen(
     for criteria, expected in text_cases:
         assert set(names(world, run(database, **criteria))) == expected, criteria
     assert names(world, run(database, text="cheap", sort="impact")) == ["c", "a"]
+
+
+def test_impact_filters_agree_whichever_strategy_is_chosen(
+    database: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Few qualifying impacts are collected, many are probed per event: same answers."""
+    from tracker.query import events
+
+    impact_cases = [(c, e) for c, e in FILTER_CASES if "min_abs_car" in c or "significant" in c]
+    for limit in (0, 10**6):  # 0: always walk events and probe; 10**6: always collect
+        monkeypatch.setattr(events, "IMPACT_COLLECT_LIMIT", limit)
+        for criteria, expected in impact_cases:
+            assert set(names(world, run(database, **criteria))) == expected, (limit, criteria)
+        assert names(world, run(database, min_abs_car=0.05, sort="impact")) == ["c", "a"]

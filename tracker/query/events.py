@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Literal
 
 import pandas as pd
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tracker.db.models import (
@@ -218,15 +218,47 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
         )
         conditions.append(or_(linked, grouped))
     if flt.min_abs_car is not None or flt.significant:
-        # an alias: the impact sort joins FirmImpact itself around this condition
-        other = aliased(FirmImpact)
-        measured = [other.event_id == Event.id, *_impact_conditions(session, flt, other)]
-        if flt.min_abs_car is not None:
-            measured.append(or_(other.car >= flt.min_abs_car, other.car <= -flt.min_abs_car))
-        if flt.significant:
-            measured.append(other.car_p < flt.alpha)
-        conditions.append(select(other.id).where(*measured).correlate(Event).exists())
+        conditions.append(_measured_condition(session, flt))
     return _Scope(conditions, impacts)
+
+
+IMPACT_COLLECT_LIMIT = 1_000
+"""Below this many qualifying impacts (on either side of zero), their events are collected
+through the (model, window, car, car_p, event_id) index; from it on, qualifying events are
+dense enough that walking events newest-first and probing each one's results through the
+(event_id, model, window, car, car_p) index finds the newest ones sooner."""
+
+
+def _measured_condition(session: Session, flt: EventFilter) -> ColumnElement[bool]:
+    """Events with a stored result past the |CAR| threshold and/or significant.
+
+    Both forms select the same events; which one is cheaper depends on how many results
+    qualify (a high threshold: a few hundred to collect; a low one or ``significant``
+    alone: a large share of all events, found among the newest few). The collected ids
+    are passed as a list: as a subquery PostgreSQL may still choose to walk every event.
+    """
+    # an alias: the impact sort joins FirmImpact itself around this condition
+    other = aliased(FirmImpact)
+    measured = _impact_conditions(session, flt, other)
+    if flt.significant:
+        measured.append(other.car_p < flt.alpha)
+    sides = [measured]
+    if flt.min_abs_car is not None:
+        sides = [
+            [*measured, other.car >= flt.min_abs_car],
+            [*measured, other.car <= -flt.min_abs_car],
+        ]
+    collected: set[int] = set()
+    for side in sides:  # each side one range scan of the index, stopped at the limit
+        found = list(
+            session.scalars(select(other.event_id).where(*side).limit(IMPACT_COLLECT_LIMIT))
+        )
+        if len(found) >= IMPACT_COLLECT_LIMIT:
+            qualifying = or_(*(and_(*condition) for condition in sides))
+            probe = select(other.id).where(other.event_id == Event.id, qualifying)
+            return probe.correlate(Event).exists()
+        collected.update(found)
+    return Event.id.in_(sorted(collected))
 
 
 def _ids_by_time(session: Session, scope: _Scope, limit: int) -> list[int]:

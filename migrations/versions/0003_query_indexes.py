@@ -1,0 +1,76 @@
+"""query: covering indexes for impact filters, FTS5 prefix indexes
+
+- ``firm_impacts (model, window_start, window_end, car, car_p, event_id)`` replaces
+  ``(model, window_start, window_end, car)``: the |CAR| / significance filter collects the
+  few qualifying events from it without reading the table, and the impact sort still reads
+  it from both ends.
+- ``firm_impacts (event_id, model, window_start, window_end, car, car_p, instrument_id)``:
+  when many events qualify, the filter walks events newest-first and probes each one's
+  results here; the event lists' top-ticker lookup reads it too.
+- SQLite: the FTS5 tables are rebuilt with prefix indexes (2 and 3 characters), so a
+  ``word*`` search reads one index entry instead of scanning every term with the prefix.
+
+Revision ID: 0003_query_indexes
+Revises: 0002_query_search
+Create Date: 2026-11-23 09:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0003_query_indexes"
+down_revision: str | None = "0002_query_search"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+FTS_SOURCES = (
+    ("events", "events_fts", ("title", "description")),
+    ("articles", "articles_fts", ("title", "summary_text")),
+)
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+
+
+def _recreate_fts(prefix_option: str) -> None:
+    """Recreate the FTS5 tables (their triggers stay: they name the table, not its options)."""
+    for table, fts, columns in FTS_SOURCES:
+        op.execute(f"DROP TABLE {fts}")
+        op.execute(
+            f"CREATE VIRTUAL TABLE {fts} USING fts5({', '.join(columns)}, content='{table}', "
+            f"content_rowid='id', tokenize='{TOKENIZE}'{prefix_option})"
+        )
+        op.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+
+
+def upgrade() -> None:
+    op.drop_index("ix_firm_impacts_model_window_car", table_name="firm_impacts")
+    op.create_index(
+        "ix_firm_impacts_model_window_car_p_event",
+        "firm_impacts",
+        ["model", "window_start", "window_end", "car", "car_p", "event_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_firm_impacts_event_model_window",
+        "firm_impacts",
+        ["event_id", "model", "window_start", "window_end", "car", "car_p", "instrument_id"],
+        unique=False,
+    )
+    if op.get_bind().dialect.name == "sqlite":
+        _recreate_fts(", prefix='2 3'")
+    # planner statistics for the new indexes: without them SQLite guesses, and picked the
+    # event index over the (model, window, car) one for the impact sort (2.5 s instead of 20 ms)
+    op.execute("ANALYZE firm_impacts")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        _recreate_fts("")
+    op.drop_index("ix_firm_impacts_event_model_window", table_name="firm_impacts")
+    op.drop_index("ix_firm_impacts_model_window_car_p_event", table_name="firm_impacts")
+    op.create_index(
+        "ix_firm_impacts_model_window_car",
+        "firm_impacts",
+        ["model", "window_start", "window_end", "car"],
+        unique=False,
+    )
