@@ -155,9 +155,16 @@ def is_common(session: Session, terms: list[SearchTerm]) -> bool:
         return _estimated_rows(session, matching_article_ids(backend, terms)) >= (
             COMMON_MATCH_THRESHOLD
         )
-    capped = matching_article_ids(backend, terms).limit(COMMON_MATCH_THRESHOLD).subquery()
-    count = session.scalar(select(func.count()).select_from(capped)) or 0
-    return count >= COMMON_MATCH_THRESHOLD
+    return count_matching_articles(session, terms, COMMON_MATCH_THRESHOLD) >= (
+        COMMON_MATCH_THRESHOLD
+    )
+
+
+def count_matching_articles(session: Session, terms: list[SearchTerm], cap: int) -> int:
+    """How many articles match ``terms``, counting no further than ``cap``."""
+    backend = session.get_bind().dialect.name
+    capped = matching_article_ids(backend, terms).limit(cap).subquery()
+    return session.scalar(select(func.count()).select_from(capped)) or 0
 
 
 def _estimated_rows(session: Session, query: Select[Any]) -> float:
