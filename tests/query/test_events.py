@@ -156,6 +156,7 @@ def test_text_filters_agree_whichever_search_strategy_is_chosen(
 
     text_cases = [(c, e) for c, e in FILTER_CASES if "text" in c]
     monkeypatch.setattr(search, "COMMON_MATCH_THRESHOLD", 1)
+    monkeypatch.setattr(search, "COMMON_ESTIMATE_THRESHOLD", 0)
     for criteria, expected in text_cases:
         assert set(names(world, run(database, **criteria))) == expected, criteria
     assert names(world, run(database, text="cheap", sort="impact")) == ["c", "a"]

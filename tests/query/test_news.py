@@ -49,4 +49,5 @@ def test_headline_search_strategies_agree(
         monkeypatch.setattr(news, "SQLITE_FEW_MATCHES", few)
         monkeypatch.setattr(news, "SQLITE_MANY_MATCHES", many)
         monkeypatch.setattr(search, "COMMON_MATCH_THRESHOLD", common)
+        monkeypatch.setattr(search, "COMMON_ESTIMATE_THRESHOLD", common if common > 1 else 0)
         assert run_all() == expected, (few, many, common)
