@@ -174,3 +174,17 @@ def test_impact_filters_agree_whichever_strategy_is_chosen(
         for criteria, expected in impact_cases:
             assert set(names(world, run(database, **criteria))) == expected, (limit, criteria)
         assert names(world, run(database, min_abs_car=0.05, sort="impact")) == ["c", "a"]
+
+
+def test_impact_sort_agrees_whether_it_sorts_few_events_or_walks_the_index(
+    database: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracker.query import events
+
+    cases = [{"kind": "model_release"}, {"start": date(2024, 3, 5)}, {"text": "cheap"}, {}]
+    expected = [names(world, run(database, sort="impact", **criteria)) for criteria in cases]
+    assert expected[-1] == ["c", "a", "deal", "b"]
+    for few in (0, 10**6):
+        monkeypatch.setattr(events, "IMPACT_SORT_FEW_EVENTS", few)
+        found = [names(world, run(database, sort="impact", **criteria)) for criteria in cases]
+        assert found == expected, few

@@ -271,6 +271,17 @@ def _ids_by_time(session: Session, scope: _Scope, limit: int) -> list[int]:
     return list(session.scalars(query))
 
 
+IMPACT_SORT_FEW_EVENTS = 2_000
+"""Up to this many events pass the event conditions, the impact sort reads their results
+and sorts them; beyond, it reads the (model, window, car) index from both ends."""
+
+
+def _few_events(session: Session, scope: _Scope) -> bool:
+    capped = select(Event.id).where(*scope.event_conditions).limit(IMPACT_SORT_FEW_EVENTS)
+    count = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    return count < IMPACT_SORT_FEW_EVENTS
+
+
 def _ids_by_impact(session: Session, scope: _Scope, limit: int) -> list[int]:
     """Events in descending max |CAR|, read from both ends of the (model, window, car) index.
 
@@ -284,10 +295,16 @@ def _ids_by_impact(session: Session, scope: _Scope, limit: int) -> list[int]:
         .join(Event, Event.id == FirmImpact.event_id)
         .where(*scope.impact_conditions, *scope.event_conditions)
     )
+    order: ColumnElement[float | None] = FirmImpact.car.expression
+    if scope.event_conditions and _few_events(session, scope):
+        # ``+ 0``: sort the few events' results rather than let the planner walk the whole
+        # (model, window, car) index hoping to meet them soon (PostgreSQL: 130 ms vs 9 ms
+        # for one kind in one year)
+        order = FirmImpact.car + 0
     batch = max(limit * 4, 64)
     while True:
-        low = session.execute(base.order_by(FirmImpact.car.asc()).limit(batch)).all()
-        high = session.execute(base.order_by(FirmImpact.car.desc()).limit(batch)).all()
+        low = session.execute(base.order_by(order.asc()).limit(batch)).all()
+        high = session.execute(base.order_by(order.desc()).limit(batch)).all()
         complete = len(low) < batch
         # car IS NOT NULL is among the impact conditions
         rows = {row[0]: (row[1], float(row[2] or 0.0)) for row in (*low, *high)}

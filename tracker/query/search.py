@@ -178,6 +178,8 @@ def _estimated_rows(session: Session, query: Select[Any]) -> float:
         .exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params)
         .scalar()
     )
+    if not plan:
+        return 0.0
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
@@ -186,17 +188,6 @@ def count_matching_articles(session: Session, terms: list[SearchTerm], cap: int)
     backend = session.get_bind().dialect.name
     capped = matching_article_ids(backend, terms).limit(cap).subquery()
     return session.scalar(select(func.count()).select_from(capped)) or 0
-
-
-def _estimated_rows(session: Session, query: Select[Any]) -> float:
-    """PostgreSQL's estimate of the rows ``query`` returns (EXPLAIN, parameters bound)."""
-    compiled = query.compile(dialect=session.get_bind().dialect)
-    plan = (
-        session.connection()
-        .exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params)
-        .scalar()
-    )
-    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def article_matches(backend: str, terms: list[SearchTerm], article_id: Any) -> ColumnElement[bool]:
