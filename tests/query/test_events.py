@@ -155,11 +155,15 @@ def test_text_filters_agree_whichever_search_strategy_is_chosen(
     from tracker.query import search
 
     text_cases = [(c, e) for c, e in FILTER_CASES if "text" in c]
-    monkeypatch.setattr(search, "COMMON_MATCH_THRESHOLD", 1)
-    monkeypatch.setattr(search, "COMMON_ESTIMATE_THRESHOLD", 0)
-    for criteria, expected in text_cases:
-        assert set(names(world, run(database, **criteria))) == expected, criteria
-    assert names(world, run(database, text="cheap", sort="impact")) == ["c", "a"]
+    # walk and probe; collect, walking against the match sets (SQLite); collect and sort
+    for common, estimate, few in [(1, 0, 0), (10**9, 10**9, 0), (10**9, 10**9, 10**9)]:
+        monkeypatch.setattr(search, "COMMON_MATCH_THRESHOLD", common)
+        monkeypatch.setattr(search, "COMMON_ESTIMATE_THRESHOLD", estimate)
+        monkeypatch.setattr(search, "SQLITE_FEW_MATCHES", few)
+        for criteria, expected in text_cases:
+            assert set(names(world, run(database, **criteria))) == expected, criteria
+        assert names(world, run(database, text="cheap", sort="impact")) == ["c", "a"]
+        assert names(world, run(database, text="cheap model")) == ["later", "d", "c", "a"]
 
 
 def test_impact_filters_agree_whichever_strategy_is_chosen(

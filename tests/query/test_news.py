@@ -46,7 +46,7 @@ def test_headline_search_strategies_agree(
     assert any(expected)
     assert not expected[-1]
     for few, many, common in [(0, 10**6, 10**9), (0, 0, 1), (10**6, 10**6, 10**9)]:
-        monkeypatch.setattr(news, "SQLITE_FEW_MATCHES", few)
+        monkeypatch.setattr(search, "SQLITE_FEW_MATCHES", few)
         monkeypatch.setattr(news, "SQLITE_MANY_MATCHES", many)
         monkeypatch.setattr(search, "COMMON_MATCH_THRESHOLD", common)
         monkeypatch.setattr(search, "COMMON_ESTIMATE_THRESHOLD", common if common > 1 else 0)

@@ -29,6 +29,7 @@ from tracker.db.models import (
     Instrument,
 )
 from tracker.errors import NotFoundError, UserInputError
+from tracker.query import search
 from tracker.query.common import (
     DEFAULT_ALPHA,
     DEFAULT_MODEL,
@@ -43,6 +44,7 @@ from tracker.query.common import (
     to_frame,
 )
 from tracker.query.search import (
+    count_matching_articles,
     event_matches,
     is_common,
     matching_article_ids,
@@ -169,12 +171,18 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
             return _Scope([], impacts, empty=True)
         if is_common(session, terms):  # walk events newest-first, check each one's text
             conditions.append(event_matches(backend, terms))
-        else:  # collect the few matches through the full-text index
+        else:  # collect the matches through the full-text index
             in_articles = select(EventArticle.event_id).where(
                 EventArticle.article_id.in_(matching_article_ids(backend, terms))
             )
+            event_id: ColumnElement[int] = Event.id.expression
+            few = search.SQLITE_FEW_MATCHES
+            if backend == "sqlite" and count_matching_articles(session, terms, few) >= few:
+                # ``+ 0``: walk events newest-first testing each against the match sets,
+                # rather than fetch every matching event by id and sort them all
+                event_id = Event.id + 0
             conditions.append(
-                or_(Event.id.in_(matching_event_ids(backend, terms)), Event.id.in_(in_articles))
+                or_(event_id.in_(matching_event_ids(backend, terms)), event_id.in_(in_articles))
             )
     if flt.start:
         conditions.append(Event.first_reported_at >= day_start(flt.start))

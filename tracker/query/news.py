@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tracker.db.models import Article, EventArticle, Feed
 from tracker.errors import UserInputError
+from tracker.query import search
 from tracker.query.search import (
     SearchTerm,
     article_matches,
@@ -19,7 +20,6 @@ from tracker.query.search import (
     parse_search_text,
 )
 
-SQLITE_FEW_MATCHES = 2_000
 SQLITE_MANY_MATCHES = 250_000
 
 
@@ -35,7 +35,7 @@ def _sqlite_text_condition(session: Session, terms: list[SearchTerm]) -> ColumnE
     if count >= SQLITE_MANY_MATCHES:
         return article_matches("sqlite", terms, Article.id)
     matches = matching_article_ids("sqlite", terms)
-    if count >= SQLITE_FEW_MATCHES:
+    if count >= search.SQLITE_FEW_MATCHES:
         return (Article.id + 0).in_(matches)
     return Article.id.in_(matches)
 

@@ -147,6 +147,11 @@ COMMON_ESTIMATE_THRESHOLD = 5_000
 on the bench database a word in 1.3% of articles takes 10 ms walking, 100 ms collecting;
 one in 0.06%, 180 ms walking, 16 ms collecting."""
 
+SQLITE_FEW_MATCHES = 2_000
+"""SQLite: below this many matching articles, fetch the matches by id and sort them; from
+it on, the newest are found sooner by walking newest-first testing each row against the
+set of matches (a word in 40,000 articles: 12 ms instead of 350 ms for headlines)."""
+
 PHRASE_ESTIMATE_SHARE = 0.1
 """The planner estimates a phrase as its words ANDed; adjacent is far rarer (on the bench
 database 400 of the 11,101 articles with "gpu", "cost" and "cheap" hold "cost cheap")."""
