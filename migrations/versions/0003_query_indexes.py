@@ -48,6 +48,8 @@ def _pg_documents_upgrade() -> None:
         )
         op.execute(f"DROP INDEX ftsix_{table}_search")
         op.execute(f"CREATE INDEX ftsix_{table}_document ON {table} USING gin (search_document)")
+        # statistics of the new column: the search picks its plan from the planner's estimate
+        op.execute(f"ANALYZE {table}")
 
 
 def _pg_documents_downgrade() -> None:
