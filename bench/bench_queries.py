@@ -10,6 +10,7 @@ Build the databases first with ``python -m bench.gen_query_db``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -149,6 +150,11 @@ def measure(url: str, runs: int, seed: int) -> dict[str, tuple[float, float]]:
         database.dispose()
 
 
+def _load() -> str:
+    """The 1/5/15-minute load averages: figures from a busy machine are inflated."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sqlite-url", default=DEFAULT_SQLITE)
@@ -162,8 +168,9 @@ def main() -> None:
         backends = {args.only: backends[args.only]}
     results = {}
     for backend, url in backends.items():
-        print(f"{backend}: {url}", flush=True)
+        print(f"{backend}: {url}  (load average {_load()})", flush=True)
         results[backend] = measure(url, args.runs, args.seed)
+        print(f"  done (load average {_load()})", flush=True)
     names = list(next(iter(results.values())))
     header = f"{'query':<38}" + "".join(f"{b + ' p50':>16}{b + ' p95':>16}" for b in results)
     print()

@@ -155,7 +155,40 @@ def test_text_filters_agree_whichever_search_strategy_is_chosen(
     from tracker.query import search
 
     text_cases = [(c, e) for c, e in FILTER_CASES if "text" in c]
-    monkeypatch.setattr(search, "COMMON_MATCH_THRESHOLD", 1)
-    for criteria, expected in text_cases:
-        assert set(names(world, run(database, **criteria))) == expected, criteria
-    assert names(world, run(database, text="cheap", sort="impact")) == ["c", "a"]
+    # walk and probe; collect, walking against the match sets (SQLite); collect and sort
+    for common, estimate, few in [(1, 0, 0), (10**9, 10**9, 0), (10**9, 10**9, 10**9)]:
+        monkeypatch.setattr(search, "COMMON_MATCH_THRESHOLD", common)
+        monkeypatch.setattr(search, "COMMON_ESTIMATE_THRESHOLD", estimate)
+        monkeypatch.setattr(search, "SQLITE_FEW_MATCHES", few)
+        for criteria, expected in text_cases:
+            assert set(names(world, run(database, **criteria))) == expected, criteria
+        assert names(world, run(database, text="cheap", sort="impact")) == ["c", "a"]
+        assert names(world, run(database, text="cheap model")) == ["later", "d", "c", "a"]
+
+
+def test_impact_filters_agree_whichever_strategy_is_chosen(
+    database: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Few qualifying impacts are collected, many are probed per event: same answers."""
+    from tracker.query import events
+
+    impact_cases = [(c, e) for c, e in FILTER_CASES if "min_abs_car" in c or "significant" in c]
+    for limit in (0, 10**6):  # 0: always walk events and probe; 10**6: always collect
+        monkeypatch.setattr(events, "IMPACT_COLLECT_LIMIT", limit)
+        for criteria, expected in impact_cases:
+            assert set(names(world, run(database, **criteria))) == expected, (limit, criteria)
+        assert names(world, run(database, min_abs_car=0.05, sort="impact")) == ["c", "a"]
+
+
+def test_impact_sort_agrees_whether_it_sorts_few_events_or_walks_the_index(
+    database: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracker.query import events
+
+    cases = [{"kind": "model_release"}, {"start": date(2024, 3, 5)}, {"text": "cheap"}, {}]
+    expected = [names(world, run(database, sort="impact", **criteria)) for criteria in cases]
+    assert expected[-1] == ["c", "a", "deal", "b"]
+    for few in (0, 10**6):
+        monkeypatch.setattr(events, "IMPACT_SORT_FEW_EVENTS", few)
+        found = [names(world, run(database, sort="impact", **criteria)) for criteria in cases]
+        assert found == expected, few

@@ -24,3 +24,30 @@ def test_latest_headlines_newest_first_with_source_and_event(
     assert latest[0].event_id == world.events["c"]
     assert len(searched) == 3
     assert none == []
+
+
+def test_headline_search_strategies_agree(
+    database: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Few matches are sorted, many walked against the match set, most probed: same lists."""
+    from tracker.query import news, search
+
+    texts = ["synthetic article", "synth*", '"synthetic article"', "article", "nomatchword"]
+
+    def run_all() -> list[list[int]]:
+        with database.session() as session:
+            return [
+                [h.article_id for h in latest_headlines(session, limit=2, text=text)]
+                + [h.article_id for h in latest_headlines(session, limit=50, text=text)]
+                for text in texts
+            ]
+
+    expected = run_all()
+    assert any(expected)
+    assert not expected[-1]
+    for few, many, common in [(0, 10**6, 10**9), (0, 0, 1), (10**6, 10**6, 10**9)]:
+        monkeypatch.setattr(search, "SQLITE_FEW_MATCHES", few)
+        monkeypatch.setattr(news, "SQLITE_MANY_MATCHES", many)
+        monkeypatch.setattr(search, "COMMON_MATCH_THRESHOLD", common)
+        monkeypatch.setattr(search, "COMMON_ESTIMATE_THRESHOLD", common if common > 1 else 0)
+        assert run_all() == expected, (few, many, common)

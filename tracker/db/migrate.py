@@ -25,11 +25,12 @@ def alembic_config(database_url: str) -> Config:
 
 
 # Search structures the models cannot describe: SQLite FTS5 virtual tables (and the shadow
-# tables FTS5 creates beside them) and PostgreSQL GIN indexes on to_tsvector() expressions.
-# Autogenerate would report them as tables/indexes to drop; they are created and dropped by
-# migration 0002_query_search only.
+# tables FTS5 creates beside them), PostgreSQL's generated tsvector columns and their GIN
+# indexes. Autogenerate would report them as tables/columns/indexes to drop; they are
+# created and dropped by migrations 0002_query_search and 0003_query_indexes only.
 SEARCH_TABLE_PREFIXES = ("events_fts", "articles_fts")
 SEARCH_INDEX_PREFIX = "ftsix_"
+SEARCH_COLUMN = "search_document"
 
 
 def include_object(
@@ -39,6 +40,8 @@ def include_object(
     if not reflected or name is None:
         return True
     if type_ == "table" and name.startswith(SEARCH_TABLE_PREFIXES):
+        return False
+    if type_ == "column" and name == SEARCH_COLUMN:
         return False
     return not (type_ == "index" and name.startswith(SEARCH_INDEX_PREFIX))
 

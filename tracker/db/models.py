@@ -369,8 +369,28 @@ class FirmImpact(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "instrument_id", "model", "window_start", "window_end"),
         Index("ix_firm_impacts_instrument_car", "instrument_id", "car"),
-        # the largest |CAR| of one window, read from both ends of the index (tracker.query)
-        Index("ix_firm_impacts_model_window_car", "model", "window_start", "window_end", "car"),
+        # the largest |CAR| of one window, read from both ends of the index, and the few
+        # events past a |CAR| / p threshold, collected from it (tracker.query)
+        Index(
+            "ix_firm_impacts_model_window_car_p_event",
+            "model",
+            "window_start",
+            "window_end",
+            "car",
+            "car_p",
+            "event_id",
+        ),
+        # one event's results of a window: probed per event when many qualify (tracker.query)
+        Index(
+            "ix_firm_impacts_event_model_window",
+            "event_id",
+            "model",
+            "window_start",
+            "window_end",
+            "car",
+            "car_p",
+            "instrument_id",
+        ),
         Index(
             "ix_firm_impacts_instrument_model_window_car",
             "instrument_id",

@@ -5,17 +5,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import Article, EventArticle, Feed
 from tracker.errors import UserInputError
+from tracker.query import search
 from tracker.query.search import (
+    SearchTerm,
     article_matches,
+    count_matching_articles,
     is_common,
     matching_article_ids,
     parse_search_text,
 )
+
+SQLITE_MANY_MATCHES = 250_000
+
+
+def _sqlite_text_condition(session: Session, terms: list[SearchTerm]) -> ColumnElement[bool]:
+    """Which articles match, in the form SQLite answers fastest for how many there are.
+
+    All three select the same articles. Few matches: fetch them by id and sort them.
+    Many: walk articles newest-first testing each against the set of matches (``+ 0``
+    keeps SQLite from fetching by id; a word in 40,000 articles: 12 ms instead of 350 ms).
+    Most articles: walk and probe the full-text index per article, no set to build.
+    """
+    count = count_matching_articles(session, terms, SQLITE_MANY_MATCHES)
+    if count >= SQLITE_MANY_MATCHES:
+        return article_matches("sqlite", terms, Article.id)
+    matches = matching_article_ids("sqlite", terms)
+    if count >= search.SQLITE_FEW_MATCHES:
+        return (Article.id + 0).in_(matches)
+    return Article.id.in_(matches)
 
 
 @dataclass(frozen=True)
@@ -57,7 +79,9 @@ def latest_headlines(
         if not terms:
             return []
         backend = session.get_bind().dialect.name
-        if is_common(session, terms):  # newest first, checking each article
+        if backend == "sqlite":
+            query = query.where(_sqlite_text_condition(session, terms))
+        elif is_common(session, terms):  # newest first, checking each article
             query = query.where(article_matches(backend, terms, Article.id))
         else:
             query = query.where(Article.id.in_(matching_article_ids(backend, terms)))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import BasketMember, DailyBar, Instrument
@@ -45,23 +46,28 @@ def price_history(
         instruments += [member for member in members if member not in instruments]
     if not instruments:
         raise UserInputError("give at least one ticker or a basket")
-    query = (
-        select(Instrument.ticker, DailyBar.date, DailyBar.close, DailyBar.adj_close)
-        .join(Instrument, Instrument.id == DailyBar.instrument_id)
-        .where(DailyBar.instrument_id.in_([instrument.id for instrument in instruments]))
+    ticker_of = {instrument.id: instrument.ticker for instrument in instruments}
+    price = func.coalesce(DailyBar.adj_close, DailyBar.close) if adjusted else DailyBar.close
+    query = select(DailyBar.instrument_id, DailyBar.date, price).where(
+        DailyBar.instrument_id.in_(list(ticker_of))
     )
     if start:
         query = query.where(DailyBar.date >= start)
     if end:
         query = query.where(DailyBar.date <= end)
-    frame = pd.DataFrame(
-        session.execute(query).all(), columns=["ticker", "date", "close", "adj_close"]
-    )
+    rows = session.execute(query).all()
     columns = [instrument.ticker for instrument in instruments]
-    if frame.empty:
+    if not rows:
         return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], name="date"), dtype=float)
-    frame["price"] = frame["adj_close"].fillna(frame["close"]) if adjusted else frame["close"]
-    frame["date"] = pd.to_datetime(frame["date"])
+    # column-wise: building a frame from the row objects costs more than the query
+    ids, days, prices = zip(*rows, strict=True)
+    frame = pd.DataFrame(
+        {
+            "ticker": [ticker_of[instrument_id] for instrument_id in ids],
+            "date": pd.to_datetime(list(days)),
+            "price": np.asarray(prices, dtype=float),
+        }
+    )
     wide = frame.pivot(index="date", columns="ticker", values="price").reindex(columns=columns)
     wide = wide.sort_index().astype(float)
     if rebase_at is not None:
@@ -71,5 +77,6 @@ def price_history(
 
 def _rebased(wide: pd.DataFrame, at: date) -> pd.DataFrame:
     after = wide[wide.index >= pd.Timestamp(at)]
-    bases = after.apply(lambda column: column.dropna().iloc[0] if column.notna().any() else None)
+    # each column's first close on or after ``at`` (NaN where it has none)
+    bases = after.bfill().iloc[0] if len(after) else pd.Series(np.nan, index=wide.columns)
     return wide.divide(bases.astype(float), axis="columns") * 100.0
