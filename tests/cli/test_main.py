@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tracker.db import make_engine, migrate
 
@@ -83,3 +84,15 @@ def test_unmigrated_postgresql_says_to_upgrade(postgres_server) -> None:
     result = run_tracker("prices", "show", "NVDA", "--db", url)
     assert result.returncode == 2
     assert "tracker db upgrade" in result.stderr
+
+
+@pytest.mark.postgres
+def test_demo_output_hides_the_database_password(postgres_server, data_dir) -> None:
+    url = make_url(postgres_server.create_database()).set(password="s3cret-pw")
+    result = run_tracker(
+        "demo", "--db", url.render_as_string(hide_password=False),
+        env={"TRACKER_DATA_DIR": str(data_dir)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert "***" in result.stdout

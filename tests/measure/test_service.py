@@ -22,6 +22,7 @@ from tracker.db.models import (
     GroupImpact,
     Instrument,
 )
+from tracker.errors import ConfigError
 from tracker.impact.returns import adjusted_close, returns_matrix
 from tracker.impact.significance import group_statistics
 from tracker.impact.study import EventRequest, run_event_study, window_label
@@ -253,11 +254,11 @@ def test_short_histories_and_missing_benchmarks_get_a_status_per_ticker(
     assert power.n == len(POWER) - 1
     assert power.statistics["excluded"] == {"insufficient_data": 1}
 
+    # a benchmark with no bars at all is a setting's mistake, refused before anything is
+    # written (the per-pair missing_benchmark status is the next test's)
     no_benchmark = replace(default_parameters(settings), benchmark="XLU")  # no XLU bars stored
-    compute_impacts(priced_database, settings, event_ids=[january.r1], params=no_benchmark)
-    assert {r.status for r in firm_rows(priced_database, january.r1).values()} == {
-        "missing_benchmark"
-    }
+    with pytest.raises(ConfigError, match="XLU"):
+        compute_impacts(priced_database, settings, event_ids=[january.r1], params=no_benchmark)
 
 
 def test_benchmark_with_a_shorter_history_than_the_firm(
@@ -297,3 +298,27 @@ def test_unlinked_tickers_lose_their_rows(
     assert {t for t, _, _ in firm_rows(priced_database, january.rebound)} == {"NVDA"}
     assert report.computed == 0
     assert np.isfinite(firm_rows(priced_database, january.rebound)[("NVDA", 0, 0)].car)
+
+
+def test_a_benchmark_without_prices_is_refused_and_nothing_is_rewritten(
+    priced_database: Database, settings: Settings, january: Events
+) -> None:
+    from sqlalchemy import func, select
+
+    from tracker.config import load_settings
+    from tracker.db.models import FirmImpact
+
+    compute_impacts(priced_database, settings)
+    with priced_database.session() as session:
+        ok_before = session.scalar(
+            select(func.count()).select_from(FirmImpact).where(FirmImpact.status == "ok")
+        )
+    typo = load_settings(database_url=settings.database_url, benchmark="ZZZ")
+    with pytest.raises(ConfigError, match="TRACKER_BENCHMARK"):
+        compute_impacts(priced_database, typo)
+    with priced_database.session() as session:
+        ok_after = session.scalar(
+            select(func.count()).select_from(FirmImpact).where(FirmImpact.status == "ok")
+        )
+    assert ok_before
+    assert ok_after == ok_before

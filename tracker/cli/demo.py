@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.engine import make_url
 
 from tracker.cli.common import DbOption, open_database, render_table
 
@@ -30,5 +31,6 @@ def demo(
         for step in report.steps
     ]
     typer.echo(render_table(rows))
-    typer.echo(f"demo database ready in {report.seconds:.1f} s: {settings.database_url}")
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    typer.echo(f"demo database ready in {report.seconds:.1f} s: {where}")
     typer.echo("next: `tracker dashboard` (or `make run`), `tracker query events --sort impact`")

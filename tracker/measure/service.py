@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from tracker.config import Settings
 from tracker.db import Database, utcnow
 from tracker.db.models import Event, FirmImpact, GroupImpact
+from tracker.errors import ConfigError
 from tracker.impact.significance import GroupResult
 from tracker.impact.study import (
     USABLE_STATUSES,
@@ -494,6 +495,22 @@ def write_event(
     outcome.removed += len(item.obsolete_instruments) * len(params.event_windows)
 
 
+def _require_regressors(inputs: MarketInputs, params: StudyParameters) -> None:
+    """Refuse a benchmark with no bars while others have some.
+
+    Otherwise every stored result would be rewritten as ``missing_benchmark`` by a typo in
+    the setting; with no bars at all, everything is simply pending.
+    """
+    if inputs.returns.empty:
+        return
+    missing = [r for r in params.regressors if r not in inputs.returns.columns]
+    if missing:
+        raise ConfigError(
+            f"TRACKER_BENCHMARK: no stored prices for {', '.join(missing)}; fetch them "
+            f"(tracker prices fetch --tickers {','.join(missing)}) or choose another benchmark"
+        )
+
+
 def compute_impacts(
     db: Database,
     settings: Settings,
@@ -516,6 +533,7 @@ def compute_impacts(
         plans = build_plans(session, event_ids, params.calendar, report)
         tickers = sorted({t for plan in plans for t in plan.tickers} | set(params.regressors))
         inputs = load_market_inputs(session, tickers, params.calendar)
+        _require_regressors(inputs, params)
         stored_firms, stored_groups = stored_fingerprints(
             session, [plan.event_id for plan in plans], model
         )
