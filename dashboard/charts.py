@@ -6,6 +6,7 @@ each chart has one place that decides how it looks.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -105,7 +106,7 @@ def timeline_figure(
                     customdata=[
                         [
                             marker.event_id,
-                            marker.title,
+                            html.escape(marker.title),  # Plotly renders tags in hover text
                             market_time(marker.first_reported_at),
                             marker.source_count,
                             marker.origin,

@@ -30,6 +30,7 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TRACKER_FEED_INTERVAL_MINUTES", "zero", "TRACKER_FEED_INTERVAL_MINUTES"),
         ("TRACKER_SMTP_SECURITY", "tls13", "TRACKER_SMTP_SECURITY"),
         ("TRACKER_DIGEST_TZ", "Mars/Olympus", "TRACKER_DIGEST_TZ"),
+        ("TRACKER_CALENDAR", "BOGUS", "TRACKER_CALENDAR"),
     ],
 )
 def test_invalid_settings_name_the_setting(
@@ -76,3 +77,8 @@ def test_data_dir_is_required_only_where_used(
     with pytest.raises(ConfigError, match="TRACKER_DATA_DIR"):
         settings.require_data_dir()
     assert load_settings(data_dir=tmp_path).require_data_dir() == tmp_path
+
+
+def test_other_exchange_calendars_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_CALENDAR", "XLON")
+    assert load_settings().calendar == "XLON"

@@ -91,6 +91,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("calendar")
+    @classmethod
+    def _check_calendar(cls, value: str) -> str:
+        if value == "XNYS":  # the default; spares every command exchange_calendars' import
+            return value
+        import exchange_calendars
+
+        names = exchange_calendars.get_calendar_names(include_aliases=True)
+        if value not in names:
+            raise ValueError(f"unknown exchange calendar {value!r} (e.g. XNYS, XNAS, XLON)")
+        return value
+
     @field_validator("digest_tz")
     @classmethod
     def _check_timezone(cls, value: str) -> str:

@@ -200,7 +200,7 @@ def _intraday(event_id: int) -> None:
     try:
         reactions = _data.intraday(event_id)
     except TrackerError as exc:
-        st.caption(str(exc))
+        st.caption(_ui.md_escape(str(exc)))
         return
     usable = [r for r in reactions if r.status != "no_bars"]
     if not usable:
@@ -230,7 +230,7 @@ def render() -> None:
     try:
         detail = _data.event_detail(ref)
     except TrackerError as exc:
-        st.warning(str(exc))
+        st.warning(_ui.md_escape(str(exc)))
         return
     _header(detail)
     _articles(detail)

@@ -94,7 +94,7 @@ def render() -> None:
     try:
         found = _data.events(flt)
     except TrackerError as exc:
-        st.warning(str(exc))
+        st.warning(_ui.md_escape(str(exc)))
         return
     if not found:
         st.info("No event matches these filters.")

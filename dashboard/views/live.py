@@ -52,7 +52,7 @@ def _movers(fresh_day: date | None) -> None:
     try:
         movers = _data.movers(fresh_day)
     except TrackerError as exc:
-        st.caption(str(exc))
+        st.caption(_ui.md_escape(str(exc)))
         return
     usable = movers[movers["status"] == "ok"].dropna(subset=["ar"])
     if usable.empty:

@@ -54,7 +54,7 @@ if fresh is not None:
     try:
         closes = _data.prices(tickers, basket, start, end, rebase_at)
     except TrackerError as exc:
-        st.warning(str(exc))
+        st.warning(_ui.md_escape(str(exc)))
         st.stop()
     markers: list[EventMarker] = []
     if origin != "none":
@@ -70,7 +70,7 @@ if fresh is not None:
         try:
             found = _data.events(flt)
         except TrackerError as exc:
-            st.warning(str(exc))
+            st.warning(_ui.md_escape(str(exc)))
             found = []
         markers = [
             EventMarker(

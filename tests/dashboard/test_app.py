@@ -187,3 +187,14 @@ def test_event_page_opens_from_a_slug_as_digest_links_do(open_app, demo_url):
     assert any("Stargate" in h.value for h in app.header)
     tickers = frame_with(app, "why")
     assert "ORCL" in set(tickers["ticker"])
+
+
+def test_a_hostile_event_parameter_is_shown_as_text(open_app, demo_database_url):
+    hostile = "[Click to re-login](https://evil.example/phish) ![x](https://evil.example/t.png)"
+    app = open_app(demo_database_url, "event_detail", event=hostile)
+    assert not app.exception
+    warnings = [w.value for w in app.warning]
+    assert warnings, "an unknown event is explained"
+    for text in warnings:
+        assert "](https://evil.example" not in text  # markdown link syntax escaped
+        assert "\\[Click" in text

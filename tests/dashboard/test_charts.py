@@ -38,6 +38,18 @@ def test_timeline_places_markers_on_day0_and_hides_closed_days():
     assert breaks[1].values == ("2025-01-20",)
 
 
+def test_marker_hover_text_is_escaped():
+    closes = pd.DataFrame({"NVDA": [142.62]}, index=pd.to_datetime(["2025-01-27"]))
+    hostile = '<a href="https://evil.example">click</a> <b>bold</b>'
+    marker = EventMarker(
+        8, hostile, "news", "detected", date(2025, 1, 27), datetime(2025, 1, 27, tzinfo=UTC), 1
+    )
+    figure = timeline_figure(closes, [marker], [], rebased=False)
+    events = next(t for t in figure.data if t.name == "event: news")
+    assert "<a " not in events.customdata[0][1]
+    assert "&lt;a href=" in events.customdata[0][1]
+
+
 def test_car_path_draws_a_band_only_when_every_day_has_a_standard_error():
     path = pd.Series([-0.13, -0.07, -0.10], index=[0, 1, 2])
     complete = car_path_figure(

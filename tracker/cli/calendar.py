@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import typer
+from pydantic import ValidationError
 
 from tracker.cli.common import settings_for
+from tracker.config import Settings
 from tracker.errors import UserInputError
 
 app = typer.Typer(help="Trading calendar: which session news first affects.", no_args_is_help=True)
@@ -26,6 +28,14 @@ def parse_aware(text: str) -> datetime:
     return value
 
 
+def _checked(calendar: str) -> str:
+    """The --calendar option, validated like TRACKER_CALENDAR."""
+    try:
+        return Settings.model_validate({"calendar": calendar}).calendar
+    except ValidationError:
+        raise UserInputError(f"--calendar: unknown exchange calendar {calendar!r}") from None
+
+
 @app.command()
 def session(
     timestamp: str = typer.Argument(..., help="Aware ISO-8601 time, e.g. 2025-01-24T21:30:00Z."),
@@ -35,7 +45,7 @@ def session(
     from tracker.impact.calendar import first_affected_session  # exchange_calendars is slow
 
     ts = parse_aware(timestamp)
-    name = calendar or settings_for(None).calendar
+    name = settings_for(None).calendar if calendar is None else _checked(calendar)
     try:
         typer.echo(first_affected_session(ts, name).isoformat())
     except (ValueError, KeyError) as exc:
