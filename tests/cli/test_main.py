@@ -96,3 +96,23 @@ def test_demo_output_hides_the_database_password(postgres_server, data_dir) -> N
     assert result.returncode == 0, result.stderr
     assert "s3cret-pw" not in result.stdout + result.stderr
     assert "***" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["run", "--health-port", "99999"], "--health-port"),
+        (["calendar", "session", "2025-01-20T12:00Z", "--calendar", "BOGUS"], "--calendar"),
+        (["prices", "show", "NVDA", "--from", "2025-02-01", "--to", "2025-01-01"], "--from"),
+        (["digest", "preview", "--date", "2025-01-27", "--out", "/nonexistent/d.html"], "--out"),
+    ],
+)
+def test_bad_input_is_one_named_line_and_exit_2(
+    tmp_path: Path, args: list[str], named: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bad.db'}"
+    migrate.upgrade(url)
+    result = run_tracker(*args, *([] if args[0] == "calendar" else ["--db", url]))
+    assert result.returncode == 2, result.stderr
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr

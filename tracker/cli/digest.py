@@ -67,7 +67,10 @@ def preview(
     if out is None:
         typer.echo(body, nl=False)
         return
-    out.write_text(body, encoding="utf-8")
+    try:
+        out.write_text(body, encoding="utf-8")
+    except OSError as exc:
+        raise UserInputError(f"--out: cannot write {out}: {exc.strerror}") from exc
     typer.echo(f"wrote {out}")
 
 

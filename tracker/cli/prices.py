@@ -134,6 +134,8 @@ def show(
 ) -> None:
     """Print a ticker's stored daily bars."""
     first, last = _date(from_, "--from"), _date(to, "--to")
+    if first and last and first > last:
+        raise UserInputError(f"--from {first} is after --to {last}")
     _, database = open_database(db)
     try:
         with database.session() as session:

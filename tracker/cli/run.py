@@ -73,6 +73,8 @@ def run(
         int | None,
         typer.Option(
             "--health-port",
+            min=0,
+            max=65535,
             help="Health endpoint port (default TRACKER_HEALTH_PORT; 0 picks a free one).",
             show_default=False,
         ),
@@ -100,7 +102,8 @@ def run(
         jobs = jobs_for(job_set, settings, replay=window is not None)
         state = HealthState(worker=worker_name(), max_silence_seconds=max(30.0, 3 * heartbeat))
         port = settings.health_port if health_port is None else health_port
-        server = HealthServer(state, database, health_host, port).start()
+        origin = "TRACKER_HEALTH_PORT" if health_port is None else "--health-port"
+        server = HealthServer(state, database, health_host, port, origin=origin).start()
         typer.echo(f"health: http://{health_host}:{server.port}/health", err=True)
         try:
             if window is None:

@@ -100,13 +100,21 @@ def _handler(state: HealthState, db: Database) -> type[BaseHTTPRequestHandler]:
 class HealthServer:
     """The endpoint on its own daemon thread; port 0 picks a free port (see ``.port``)."""
 
-    def __init__(self, state: HealthState, db: Database, host: str, port: int) -> None:
+    def __init__(
+        self,
+        state: HealthState,
+        db: Database,
+        host: str,
+        port: int,
+        *,
+        origin: str = "TRACKER_HEALTH_PORT",
+    ) -> None:
+        """``origin`` names where the port came from (setting or option) for the error."""
         try:
             self._server = ThreadingHTTPServer((host, port), _handler(state, db))
-        except OSError as exc:
-            raise ConfigError(
-                f"TRACKER_HEALTH_PORT: cannot listen on {host}:{port}: {exc.strerror}"
-            ) from exc
+        except (OSError, OverflowError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(f"{origin}: cannot listen on {host}:{port}: {reason}") from exc
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="health", daemon=True
