@@ -56,8 +56,13 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     get_settings.cache_clear()
 
 
+DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
 def postgres_admin_url() -> str | None:
-    return os.environ.get("TRACKER_TEST_POSTGRES_URL") or None
+    """The PostgreSQL to test on: the setting, else the local server; empty means none."""
+    url = os.environ.get("TRACKER_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL)
+    return url or None
 
 
 class PostgresServer:
@@ -86,7 +91,7 @@ class PostgresServer:
 def postgres_server() -> Iterator[PostgresServer]:
     url = postgres_admin_url()
     if url is None:
-        _unavailable("TRACKER_TEST_POSTGRES_URL is not set")
+        _unavailable("TRACKER_TEST_POSTGRES_URL is empty: PostgreSQL tests are switched off")
         raise AssertionError("unreachable")
     server = PostgresServer(url)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,23 +13,6 @@ from tracker.impact.returns import adjusted_close, returns_matrix
 SEMIS = ("NVDA", "AMD", "AVGO", "TSM", "ASML", "MU", "ARM", "SMCI", "MRVL")
 POWER = ("VST", "CEG", "TLN", "NRG", "GEV", "OKLO", "SMR", "NEE", "VRT")
 ETFS = ("SPY", "QQQ", "SMH", "SOXX", "XLU", "XLE", "XLK")
-
-
-def resolve_data_dir() -> Path | None:
-    """TRACKER_DATA_DIR, else <repo>/../shared/data; None when neither exists."""
-    env = os.environ.get("TRACKER_DATA_DIR")
-    path = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
-    return path if (path / "prices" / "daily").is_dir() else None
-
-
-@pytest.fixture(scope="session")
-def data_dir() -> Path:
-    path = resolve_data_dir()
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("recorded data not found: set TRACKER_DATA_DIR (required in CI)")
-        pytest.skip("recorded data not found: set TRACKER_DATA_DIR to run the data tests")
-    return path
 
 
 def load_daily(data_dir: Path, ticker: str) -> pd.DataFrame:
