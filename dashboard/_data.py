@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -231,9 +231,3 @@ def calendar_name() -> str:
 
 def now_utc() -> datetime:
     return pd.Timestamp.now(tz="UTC").to_pydatetime()
-
-
-def as_records(items: Sequence[Any]) -> list[dict[str, Any]]:
-    from tracker.query import as_record
-
-    return [as_record(item) for item in items]

@@ -8,7 +8,7 @@ calls home, or HTML). Links are kept only when they are http(s).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -107,7 +107,3 @@ def _age(seconds: float) -> str:
 def open_event(event_id: int) -> None:
     """Go to the event-detail page for this event (its id travels in the URL)."""
     st.switch_page("views/event_detail.py", query_params={"event": str(event_id)})
-
-
-def day_or_none(value: object) -> date | None:
-    return value if isinstance(value, date) else None

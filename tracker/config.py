@@ -49,7 +49,6 @@ class Settings(BaseSettings):
     entities_file: Path | None = Field(
         default=None, description="YAML file extending the shipped entity dictionary."
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # markets and impact
     calendar: str = Field(default="XNYS", description="exchange_calendars code of the exchange")

@@ -582,10 +582,3 @@ def event_tickers(session: Session, event_id: int) -> list[dict[str, object]]:
         {"ticker": t, "relevance": r, "reason": reason}
         for t, r, reason in sorted(rows, key=lambda row: (-row[1], row[0]))
     ]
-
-
-def mark_unlinked(session: Session) -> int:
-    """Force every article to be linked again on the next run (after a dictionary change)."""
-    count = session.scalar(select(func.count()).select_from(Article)) or 0
-    session.execute(update(Article).values(linked_at=None))
-    return int(count)
