@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -23,16 +22,6 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 def md_escape(text: str) -> str:
     """Text safe to embed in Streamlit markdown: every markdown/HTML metacharacter escaped."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL if it is an absolute http(s) link, else None (no javascript:, data:, ...)."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() in ("http", "https") and parts.netloc:
-        return url.strip()
-    return None
 
 
 def significance_mark(p_value: float | None) -> str:

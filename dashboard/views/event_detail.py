@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import _data, _ui
 from dashboard.charts import car_bar_figure, car_path_figure
 from tracker.errors import TrackerError
+from tracker.news.normalize import safe_http_url
 from tracker.query import DEFAULT_MODEL, DEFAULT_WINDOW, EventDetail, EventFilter, FirmImpactRow
 
 GROUP_COLUMNS = (
@@ -64,7 +65,7 @@ def _header(detail: EventDetail) -> None:
     st.caption(f"First reported {_ui.eastern(detail.first_reported_at)} (US Eastern)")
     if detail.description:
         st.text(detail.description)
-    link = _ui.safe_url(detail.reference_url)
+    link = safe_http_url(detail.reference_url)
     if link:
         st.link_button("Reference", link)
 
@@ -79,7 +80,7 @@ def _articles(detail: EventDetail) -> None:
             "time (ET)": [_ui.eastern(a.published_at) for a in detail.articles],
             "source": [a.source for a in detail.articles],
             "title": [a.title for a in detail.articles],
-            "link": [_ui.safe_url(a.url) for a in detail.articles],
+            "link": [safe_http_url(a.url) for a in detail.articles],
         }
     )
     st.dataframe(

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import _data, _ui
 from dashboard.charts import movers_figure
 from tracker.errors import TrackerError
-from tracker.news.normalize import plain_text
+from tracker.news.normalize import plain_text, safe_http_url
 from tracker.query import EventFilter
 
 REFRESH_SECONDS = 60
@@ -30,7 +30,7 @@ def _headlines() -> None:
             "source": [h.source for h in items],
             "headline": [h.title for h in items],
             "summary": [plain_text(h.summary_html)[:240] for h in items],
-            "link": [_ui.safe_url(h.url) for h in items],
+            "link": [safe_http_url(h.url) for h in items],
             "event": [h.event_id for h in items],
         }
     )

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from dashboard._ui import md_escape, safe_url, significance_mark
+from dashboard._ui import md_escape, significance_mark
+from tracker.news.normalize import safe_http_url as safe_url
 
 
 @pytest.mark.parametrize(

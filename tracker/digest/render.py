@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from tracker.digest.content import DigestContent
+from tracker.news.normalize import safe_http_url as safe_url
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 NEGATIVE_COLOUR = "#b42318"
@@ -42,14 +43,6 @@ def colour(value: float | None) -> str:
 
 def local_time(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL if it is an absolute http(s) URL, else ``None`` (no ``javascript:`` links)."""
-    if not url or _CONTROL.search(url) or any(ch.isspace() for ch in url):
-        return None
-    parts = urlsplit(url)
-    return url if parts.scheme in {"http", "https"} and parts.netloc else None
 
 
 def plain(value: object) -> str:

@@ -40,6 +40,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _WHITESPACE = re.compile(r"\s+")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # control characters and any whitespace
 
 
 def sanitize_html(fragment: str) -> str:
@@ -185,3 +186,15 @@ def normalize_entry(
         future_dated=timing.future_dated,
         content_hash=fingerprint,
     )
+
+
+def safe_http_url(url: str | None) -> str | None:
+    """``url`` if it is an absolute http(s) URL with no control character or whitespace.
+
+    The one gate for links shown to users (dashboard, digest): no ``javascript:``, ``data:``
+    or relative links, nothing that could split a header or an attribute.
+    """
+    if not url or _URL_UNSAFE.search(url):
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
