@@ -125,9 +125,9 @@ def test_analogs_refuse_models_and_windows_that_are_not_stored(
     database: Database, world: World
 ) -> None:
     with database.session() as session:
-        with pytest.raises(UserInputError, match="unknown model 'bogus'.*market_adjusted"):
+        with pytest.raises(UserInputError, match=r"unknown model 'bogus'.*market_adjusted"):
             find_analogs(session, "synthetic-d", model="bogus")
-        with pytest.raises(UserInputError, match="stored model.*: market"):
+        with pytest.raises(UserInputError, match=r"stored model.*: market"):
             find_analogs(session, "synthetic-d", model="constant_mean")
-        with pytest.raises(UserInputError, match="0,3 is not a stored window.*0,5"):
+        with pytest.raises(UserInputError, match=r"0,3 is not a stored window.*0,5"):
             find_analogs(session, "synthetic-d", window=(0, 3))
