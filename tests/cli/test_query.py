@@ -86,12 +86,10 @@ def test_injection_looking_text_is_an_answer_not_an_error(sqlite_url: str) -> No
 
 
 def test_empty_result_is_status_0(sqlite_url: str) -> None:
-    result = run_tracker("query", "events", "--kind", "no_such_kind", "--db", sqlite_url)
+    result = run_tracker("query", "events", "--kind", "security", "--db", sqlite_url)
     assert result.returncode == 0
     assert "(no rows)" in result.stdout
-    as_json = run_tracker(
-        "query", "events", "--kind", "no_such_kind", "-f", "json", "--db", sqlite_url
-    )
+    as_json = run_tracker("query", "events", "--kind", "security", "-f", "json", "--db", sqlite_url)
     assert json.loads(as_json.stdout) == []
 
 
@@ -101,7 +99,12 @@ def test_empty_result_is_status_0(sqlite_url: str) -> None:
         (["events", "--from", "2024-13-01"], "--from"),
         (["events", "--window", "5,0"], "--window"),
         (["ticker", "NOPE"], "unknown ticker"),
-        (["analogs", "no-such-event"], "unknown event"),
+        (["analogs", "no-such-event"], "no event with id or slug 'no-such-event'"),
+        (["events", "--kind", "nope"], "--kind 'nope' is not one of"),
+        (["events", "--model", "bogus"], "unknown model 'bogus'"),
+        (["events", "--model", "constant_mean"], "only stored results"),
+        (["events", "--window", "0,3"], "not a stored window"),
+        (["analogs", "synthetic-b"], "no linked ticker with a stored CAR[0,5]"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(sqlite_url: str, args: list[str], message: str) -> None:
@@ -120,6 +123,8 @@ def test_ticker_and_analogs_json_shapes(sqlite_url: str) -> None:
     assert [move["day0"] for move in moves["moves"]] == ["2024-01-10", "2024-03-05"]
     assert moves["moves"][0]["events"][0]["slug"] == "synthetic-a"
     assert moves["unexplained"] == []  # no bars stored in this world
+    assert {move["model"] for move in moves["moves"]} == {"market"}
+    assert (moves["model"], moves["unexplained_model"]) == ("market", "market_adjusted")
     analogs = run_tracker(
         "query", "analogs", "synthetic-d", "--window", "0,5", "-f", "json", "--db", sqlite_url
     )
@@ -133,6 +138,18 @@ def test_ticker_and_analogs_json_shapes(sqlite_url: str) -> None:
     )
     assert table.returncode == 0, table.stderr
     assert "median CAAR[0,+5] of ai_power" in table.stdout
+    assert "(p_value: kp_p, model market)" in table.stdout
+
+
+def test_ticker_table_names_each_section_s_model(sqlite_url: str) -> None:
+    """Event-day moves (stored, market) and no-event moves (market_adjusted) are not alike."""
+    table = run_tracker("query", "ticker", "NVDA", "--top", "2", "--db", sqlite_url)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert "model market: stored event-study results" in lines[0]
+    assert lines[1].split()[:3] == ["day0", "model", "abnormal_return"]
+    assert lines[3].split()[:2] == ["2024-01-10", "market"]
+    assert any("model market_adjusted: computed from daily bars" in line for line in lines)
 
 
 def test_cli_defaults_mirror_the_query_layer() -> None:

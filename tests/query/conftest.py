@@ -203,7 +203,8 @@ def seed_world(session: Session) -> World:
                 status="ok",
                 n=5,
                 caar=caar,
-                statistics={"p_value": 0.03},
+                # the stored shape: every group test with its p (only kp_p is reported)
+                statistics={"bmp_p": 0.01, "patell_p": 0.02, "kp_p": 0.03, "p_value": 0.5},
                 input_fingerprint="synthetic",
             )
         )

@@ -43,5 +43,5 @@ def test_detail_by_id_and_by_slug_carries_everything_stored(
 def test_unknown_event_is_not_found(database: Database, world: World) -> None:
     with database.session() as session:
         for ref in ("no-such-event", "999999", 0):
-            with pytest.raises(NotFoundError, match="unknown event"):
+            with pytest.raises(NotFoundError, match="no event with id or slug"):
                 get_event_detail(session, ref)

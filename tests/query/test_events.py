@@ -12,7 +12,9 @@ from tests.query.conftest import World, at
 from tracker.db import Database
 from tracker.db.models import Event, FirmImpact, Instrument
 from tracker.errors import NotFoundError, UserInputError
+from tracker.link.events import FALLBACK_KIND, KIND_RULES
 from tracker.query import EventFilter, events_frame, search_events
+from tracker.query.common import KINDS, STORED_WINDOWS
 
 
 def names(world: World, events) -> list[str]:
@@ -142,7 +144,7 @@ def test_unknown_names_are_not_found(database: Database, world: World) -> None:
 def test_frame_has_fixed_columns_even_when_empty(database: Database, world: World) -> None:
     with database.session() as session:
         full = events_frame(session, EventFilter(kind="policy"))
-        empty = events_frame(session, EventFilter(kind="no_such_kind"))
+        empty = events_frame(session, EventFilter(kind="security"))  # known, no event has it
     assert list(full["id"]) == [world.events["b"]]
     assert list(empty.columns) == list(full.columns)
     assert empty.empty
@@ -192,3 +194,26 @@ def test_impact_sort_agrees_whether_it_sorts_few_events_or_walks_the_index(
         monkeypatch.setattr(events, "IMPACT_SORT_FEW_EVENTS", few)
         found = [names(world, run(database, sort="impact", **criteria)) for criteria in cases]
         assert found == expected, few
+
+
+def test_unknown_kind_model_or_unstored_window_is_refused(database: Database, world: World) -> None:
+    with database.session() as session:
+        with pytest.raises(UserInputError, match=r"--kind 'nope' is not one of .*model_release"):
+            search_events(session, EventFilter(kind="nope"))
+        with pytest.raises(UserInputError, match=r"unknown model 'bogus'.*constant_mean"):
+            search_events(session, EventFilter(model="bogus"))
+        # a query model whose results are not stored: refused, not an empty answer
+        with pytest.raises(UserInputError, match=r"only stored results.*: market"):
+            search_events(session, EventFilter(model="market_adjusted", sort="impact"))
+        with pytest.raises(UserInputError, match=r"0,3 is not a stored window.*-5,5"):
+            search_events(session, EventFilter(window=(0, 3)))
+        # kinds are matched case-insensitively; every stored window is accepted
+        policy = search_events(session, EventFilter(kind=" Policy "))
+        for window in STORED_WINDOWS:
+            search_events(session, EventFilter(window=window, min_abs_car=0.0))
+    assert [event.id for event in policy] == [world.events["b"]]
+
+
+def test_detected_kinds_are_among_the_known_kinds() -> None:
+    """One list of kinds: whatever the linker can give an event, --kind accepts."""
+    assert {kind for kind, _ in KIND_RULES} | {FALLBACK_KIND} <= KINDS

@@ -65,3 +65,12 @@ def test_a_provider_supplies_the_day_abnormal_returns(database: Database, world:
     assert [(m.date, m.abnormal_return) for m in result.unexplained] == [(date(2024, 2, 1), -0.2)]
     assert quiet.moves == ()
     assert quiet.unexplained == ()
+
+
+def test_only_a_stored_model_is_accepted(database: Database, world: World) -> None:
+    with database.session() as session:
+        with pytest.raises(UserInputError, match="unknown model 'bogus'"):
+            ticker_moves(session, "NVDA", model="bogus")
+        with pytest.raises(UserInputError, match="only stored results"):
+            ticker_moves(session, "NVDA", model="constant_mean")
+        assert ticker_moves(session, "NVDA", model="market").moves

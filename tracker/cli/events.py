@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database
 from tracker.db.models import Event
-from tracker.errors import NotFoundError, UserInputError
+from tracker.errors import UserInputError
 from tracker.link.curated import (
     EVENT_KINDS,
     curated_slug,
@@ -26,6 +26,7 @@ from tracker.link.events import (
     load_curated_events,
     refresh_curated_counts,
 )
+from tracker.query.common import find_event
 
 app = typer.Typer(
     help="Events: link news into events, list them, curate them.", no_args_is_help=True
@@ -51,13 +52,8 @@ def _check_kind(kind: str) -> str:
 
 
 def _find(session: Session, ref: str) -> Event:
-    """An event by id or slug."""
-    event = session.get(Event, int(ref)) if ref.isdigit() else None
-    if event is None:
-        event = session.scalars(select(Event).where(Event.slug == ref)).one_or_none()
-    if event is None:
-        raise NotFoundError(f"no event {ref!r}")
-    return event
+    """An event by id or slug (the one lookup, so the message is the same everywhere)."""
+    return find_event(session, ref)
 
 
 def event_record(session: Session, event: Event) -> dict[str, Any]:

@@ -136,9 +136,13 @@ def ticker_command(
 
     with _session(db) as session:
         result = ticker_moves(session, ticker, top=top, model=model)
+    # event-day moves are stored results of ``result.model``; moves with no event are
+    # computed with ``result.unexplained_model``: every row names its model, so the two
+    # tables are not read as comparable numbers
     moves: list[dict[str, Any]] = [
         {
             "day0": move.day0,
+            "model": result.model,
             "abnormal_return": move.abnormal_return,
             "t_stat": move.t_stat,
             "p_value": move.p_value,
@@ -147,7 +151,9 @@ def ticker_command(
         }
         for move in result.moves
     ]
-    unexplained = [as_record(move) for move in result.unexplained]
+    unexplained = [
+        {**as_record(move), "model": result.unexplained_model} for move in result.unexplained
+    ]
     if output is OutputFormat.json:
         typer.echo(
             to_json(
@@ -166,13 +172,23 @@ def ticker_command(
         for move in moves
     ]
     if output is OutputFormat.csv:
-        emit(flat, output, ["day0", "abnormal_return", "t_stat", "p_value", "raw_return", "events"])
+        emit(
+            flat,
+            output,
+            ["day0", "model", "abnormal_return", "t_stat", "p_value", "raw_return", "events"],
+        )
         return
-    typer.echo(f"{result.ticker}: largest abnormal returns on event days (AR[0,0], {result.model})")
-    _emit(flat, output, ["day0", "abnormal_return", "p_value", "events"])
+    typer.echo(
+        f"{result.ticker}: largest abnormal returns on event days "
+        f"(AR[0,0], model {result.model}: stored event-study results)"
+    )
+    _emit(flat, output, ["day0", "model", "abnormal_return", "p_value", "events"])
     typer.echo("")
-    typer.echo(f"largest moves with no event ({result.unexplained_model})")
-    _emit(unexplained, output, ["date", "abnormal_return"])
+    typer.echo(
+        f"largest moves with no event (AR, model {result.unexplained_model}: "
+        f"computed from daily bars, not comparable with the table above)"
+    )
+    _emit(unexplained, output, ["date", "model", "abnormal_return"])
 
 
 @app.command("analogs")
@@ -211,6 +227,7 @@ def analogs_command(
         emit(rows, output, columns)
         return
     typer.echo(f"analogs of {result.event_slug}: {result.event_title}")
+    typer.echo(f"(p_value: {result.p_value_label}, model {result.model})")
     _emit(rows, output, columns)
     typer.echo("")
     typer.echo(result.summary())

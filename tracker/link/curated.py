@@ -45,6 +45,8 @@ REQUIRED_COLUMNS = ("date", "title")
 # Tickers the product can price: plain US symbols ("^SOX" indexes and "9984.T" are kept in the
 # description but not linked, since the universe prices only US listings).
 US_TICKER = re.compile(r"^[A-Z]{1,5}$")
+# Every kind an event can have: the curated timeline's and the detected ones
+# (tracker.link.events KIND_RULES and FALLBACK_KIND). Queries validate --kind against it.
 EVENT_KINDS = frozenset(
     {
         "model_release",

@@ -67,6 +67,9 @@ ATTACH_THRESHOLD = 0.3
 ENTITY_SHARE = 0.25
 ENTITY_MIN_ARTICLES = 2
 
+FALLBACK_KIND = "news"
+"""The kind of a detected event no rule wins; it and every KIND_RULES kind are among
+``tracker.link.curated.EVENT_KINDS``, the one list of kinds (tests/link checks it)."""
 KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
@@ -466,11 +469,11 @@ def _event_kind(docs: Sequence[Doc]) -> str:
                 votes[kind] += 1
                 break
     if not votes:
-        return "news"
+        return FALLBACK_KIND
     kind, count = min(
         votes.items(), key=lambda kv: (-kv[1], [k for k, _ in KIND_RULES].index(kv[0]))
     )
-    return kind if count >= 0.3 * len(docs) else "news"
+    return kind if count >= 0.3 * len(docs) else FALLBACK_KIND
 
 
 def adjacent_sessions(a: date | None, b: date | None) -> bool:

@@ -62,25 +62,6 @@ def finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def parse_window(text: str | tuple[int, ...]) -> Window:
-    """'0,1' or (0, 1) -> (0, 1); ValueError naming the problem otherwise."""
-    if isinstance(text, str):
-        parts = [part.strip() for part in text.replace("[", "").replace("]", "").split(",")]
-        if len(parts) != 2:
-            raise ValueError(f"window {text!r}: expected two relative days like '0,1'")
-        try:
-            start, end = int(parts[0]), int(parts[1])
-        except ValueError:
-            raise ValueError(f"window {text!r}: relative days must be integers") from None
-    else:
-        if len(text) != 2:
-            raise ValueError(f"window {text!r}: expected two relative days")
-        start, end = int(text[0]), int(text[1])
-    if start > end:
-        raise ValueError(f"window {start},{end}: the start is after the end")
-    return start, end
-
-
 def firm_statistics(record: FirmResult) -> dict[str, Any]:
     """Every firm statistic of one (pair, window), JSON-ready: what FirmImpact.statistics holds."""
     return {

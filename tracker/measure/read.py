@@ -36,7 +36,6 @@ from tracker.measure.payload import (
     firm_statistics,
     group_output,
     group_statistics_json,
-    parse_window,
 )
 from tracker.measure.study import (
     default_parameters,
@@ -44,37 +43,22 @@ from tracker.measure.study import (
     run_study,
     with_model_and_window,
 )
-
-QUERY_MODELS = (ModelName.MARKET, ModelName.MARKET_ADJUSTED, ModelName.CONSTANT_MEAN)
+from tracker.query.common import check_query_model, find_event, parse_window
 
 
 def resolve_event(session: Session, event: str | int) -> Event:
-    """An event by id (``12`` or ``"12"``) or slug; NotFoundError otherwise."""
-    text = str(event).strip()
-    found = None
-    if text.isdigit():
-        found = session.get(Event, int(text))
-    if found is None:
-        found = session.scalars(select(Event).where(Event.slug == text)).one_or_none()
-    if found is None:
-        raise NotFoundError(f"no event with id or slug {text!r}")
-    return found
+    """An event by id (``12`` or ``"12"``) or slug; NotFoundError otherwise (the one
+    lookup: ``tracker.query.common.find_event``)."""
+    return find_event(session, event)
 
 
 def query_parameters(
     settings: Settings, model: str | ModelName, window: str | Window | Sequence[int]
 ) -> StudyParameters:
     """The study for one model and window, or UserInputError saying what is wrong."""
+    name = ModelName(check_query_model(str(model)))
+    parsed = parse_window(window if isinstance(window, str) else tuple(window))
     try:
-        name = ModelName(str(model))
-    except ValueError:
-        raise UserInputError(
-            f"unknown model {model!r}; use one of {', '.join(m.value for m in QUERY_MODELS)}"
-        ) from None
-    if name not in QUERY_MODELS:
-        raise UserInputError(f"model {name.value!r} is not available for queries")
-    try:
-        parsed = parse_window(window if isinstance(window, str) else tuple(window))
         return with_model_and_window(default_parameters(settings), name, parsed)
     except ValueError as exc:
         raise UserInputError(f"bad window: {exc}") from None

@@ -3,8 +3,14 @@
 "Like this one" means the same kind or a shared theme (``match`` narrows it), first
 reported strictly before the event, excluding the event's own cluster (its parent and
 children). Reactions are the stored CARs of one model and window: FirmImpact for a
-ticker, GroupImpact's CAAR for a basket. Analogs without a stored result are counted in
-``unmeasured`` and left out of the distribution, never treated as zero.
+ticker (p-value: the CAR's t-test p), GroupImpact's CAAR for a basket (p-value: ``kp_p``,
+the BMP test's p adjusted for cross-sectional correlation by Kolari-Pynnönen). Analogs
+without a stored result are counted in ``unmeasured`` and left out of the distribution,
+never treated as zero.
+
+Without ``ticker`` or ``basket`` the target is the event's top *measured* ticker: among
+its linked tickers with a stored non-null CAR for the model and window, the most relevant,
+then the largest |CAR| (a linked ticker without prices cannot be compared).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from tracker.query.common import (
     ANALOG_WINDOW,
     DEFAULT_MODEL,
     Window,
-    check_window,
+    check_stored_model,
+    check_stored_window,
     field_names,
     find_basket,
     find_event,
@@ -46,7 +53,11 @@ class AnalogRow:
     same_kind: bool
     shared_theme: bool
     car: float
-    p_value: float | None
+    p_value: float | None  # ticker: CAR t-test p; basket: kp_p (Kolari-Pynnönen-adjusted BMP)
+
+
+GROUP_P_VALUE = "kp_p"
+"""The basket p-value analogs report: the BMP test adjusted for cross-correlation (KP)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,7 @@ class Analogs:
     model: str
     window: Window
     match: Match
+    p_value_label: str  # what ``AnalogRow.p_value`` is: "car_p" or "kp_p"
     rows: tuple[AnalogRow, ...]
     unmeasured: int
     distribution: CarDistribution
@@ -127,12 +139,15 @@ def find_analogs(
     match: Match = "any",
     limit: int | None = None,
 ) -> Analogs:
-    """Analogs of ``event_ref`` for ``ticker`` or ``basket`` (default: the event's top ticker).
+    """Analogs of ``event_ref`` for ``ticker`` or ``basket`` (default: the event's top
+    measured ticker, see the module docstring).
 
     ``limit`` keeps the most recent analogs only. NotFoundError for an unknown event,
-    ticker or basket; UserInputError when both or neither target can be chosen.
+    ticker or basket; UserInputError when both targets are given, when none can be chosen,
+    or for a model or window that is not stored.
     """
-    check_window(window, "--window")
+    check_stored_model(model)
+    window = check_stored_window(window)
     if ticker and basket:
         raise UserInputError("give --ticker or --basket, not both")
     if match not in ("kind", "theme", "any"):
@@ -167,7 +182,11 @@ def find_analogs(
         )
         impact_table = GroupImpact
     else:
-        instrument = find_instrument(session, ticker) if ticker else _top_ticker(session, event)
+        instrument = (
+            find_instrument(session, ticker)
+            if ticker
+            else _top_ticker(session, event, model, window)
+        )
         target, target_kind = instrument.ticker, "ticker"
         value, p_value = FirmImpact.car, FirmImpact.car_p
         join = and_(
@@ -214,7 +233,7 @@ def find_analogs(
         has_theme,
     ) in session.execute(query):
         # a group impact keeps its p-values among its statistics
-        p = p_raw.get("p_value") if isinstance(p_raw, dict) else p_raw
+        p = p_raw.get(GROUP_P_VALUE) if isinstance(p_raw, dict) else p_raw
         rows.append(
             AnalogRow(
                 event_id=analog_id,
@@ -240,19 +259,37 @@ def find_analogs(
         model=model,
         window=window,
         match=match,
+        p_value_label=GROUP_P_VALUE if target_kind == "basket" else "car_p",
         rows=tuple(rows),
         unmeasured=unmeasured,
         distribution=CarDistribution.of([row.car for row in rows]),
     )
 
 
-def _top_ticker(session: Session, event: Event) -> Instrument:
+def _top_ticker(session: Session, event: Event, model: str, window: Window) -> Instrument:
+    """The linked ticker with a stored non-null CAR for ``model`` and ``window``: highest
+    relevance first, then largest |CAR|, then ticker (a ticker without one has nothing to
+    compare, e.g. a curated AAPL with no prices)."""
     instrument = session.scalars(
         select(Instrument)
         .join(EventTicker, EventTicker.instrument_id == Instrument.id)
-        .where(EventTicker.event_id == event.id)
-        .order_by(EventTicker.relevance.desc(), Instrument.ticker)
+        .join(
+            FirmImpact,
+            and_(
+                FirmImpact.event_id == event.id,
+                FirmImpact.instrument_id == Instrument.id,
+                FirmImpact.model == model,
+                FirmImpact.window_start == window[0],
+                FirmImpact.window_end == window[1],
+            ),
+        )
+        .where(EventTicker.event_id == event.id, FirmImpact.car.is_not(None))
+        .order_by(EventTicker.relevance.desc(), func.abs(FirmImpact.car).desc(), Instrument.ticker)
     ).first()
     if instrument is None:
-        raise UserInputError(f"event {event.slug!r} has no tickers: give --ticker or --basket")
+        label = f"[{window[0]},{window[1]}]"
+        raise UserInputError(
+            f"event {event.slug!r} has no linked ticker with a stored CAR{label} "
+            f"({model}): give --ticker or --basket"
+        )
     return instrument

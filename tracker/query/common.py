@@ -13,11 +13,30 @@ from sqlalchemy.orm import Session
 
 from tracker.db.models import Basket, Event, Instrument
 from tracker.errors import NotFoundError, UserInputError
+from tracker.impact.models import ModelName
+from tracker.impact.study import DEFAULT_WINDOWS
+from tracker.link.curated import EVENT_KINDS
 
 DEFAULT_MODEL = "market"
 """The event-study model whose stored results the queries read (IMPACT_SPEC section 3)."""
 
+QUERY_MODELS: tuple[ModelName, ...] = (
+    ModelName.MARKET,
+    ModelName.MARKET_ADJUSTED,
+    ModelName.CONSTANT_MEAN,
+)
+"""The models an event's impact can be asked for (computed on the fly when not stored)."""
+
+STORED_MODELS: tuple[str, ...] = (DEFAULT_MODEL,)
+"""The models the measure stage stores (``tracker.measure.study.default_parameters``):
+filters, sorts, moves and analogs read stored results, so only these have rows."""
+
 Window = tuple[int, int]
+STORED_WINDOWS: tuple[Window, ...] = DEFAULT_WINDOWS
+"""The event windows the measure stage stores (the study's default windows)."""
+
+KINDS = EVENT_KINDS
+"""Every kind an event can have, curated or detected (``tracker.link.curated``)."""
 DEFAULT_WINDOW: Window = (0, 1)
 """The event window of filters and impact sorting: the first affected session and the next."""
 
@@ -38,9 +57,13 @@ def parse_day(value: str, option: str) -> date:
         raise UserInputError(f"{option}: {value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-def parse_window(value: str, option: str = "--window") -> Window:
-    """``"a,b"`` -> ``(a, b)`` with a <= b, in trading days relative to day 0."""
-    parts = [part.strip() for part in value.split(",")]
+def parse_window(value: str | Sequence[int], option: str = "--window") -> Window:
+    """``"a,b"``, ``"[a,b]"`` or ``(a, b)`` -> ``(a, b)`` with a <= b, in trading days
+    relative to day 0. The one window parser of the queries and the measure stage's reads."""
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.strip().strip("[]").split(",")]
+    else:
+        parts = [str(part) for part in value]
     try:
         start, end = (int(part) for part in parts)
     except ValueError:
@@ -55,6 +78,52 @@ def check_window(window: Window, option: str = "window") -> Window:
     if start > end:
         raise UserInputError(f"{option}: start {start} is after end {end}")
     return (start, end)
+
+
+def window_text(window: Window) -> str:
+    return f"{window[0]},{window[1]}"
+
+
+def check_stored_window(window: Window, option: str = "--window") -> Window:
+    """A window the measure stage stores; UserInputError listing them otherwise."""
+    check_window(window, option)
+    if tuple(window) not in STORED_WINDOWS:
+        stored = "; ".join(window_text(w) for w in STORED_WINDOWS)
+        raise UserInputError(
+            f"{option} {window_text(window)} is not a stored window; use one of: {stored}"
+        )
+    return (window[0], window[1])
+
+
+def check_query_model(model: str, option: str = "--model") -> str:
+    """One of QUERY_MODELS; UserInputError listing them otherwise."""
+    if model not in QUERY_MODELS:
+        allowed = ", ".join(m.value for m in QUERY_MODELS)
+        raise UserInputError(f"{option}: unknown model {model!r}; use one of {allowed}")
+    return str(model)
+
+
+def check_stored_model(model: str, option: str = "--model") -> str:
+    """A model whose results are stored: what reads over stored impacts can use.
+
+    A query model that is not stored is refused rather than answered with nothing.
+    """
+    check_query_model(model, option)
+    if model not in STORED_MODELS:
+        raise UserInputError(
+            f"{option} {model!r}: only stored results can be filtered, sorted or compared, "
+            f"and the stored model(s) are: {', '.join(STORED_MODELS)} "
+            f"(`tracker query impact EVENT --model {model}` computes one event)"
+        )
+    return str(model)
+
+
+def check_kind(kind: str, option: str = "--kind") -> str:
+    """A known event kind (normalised to lower case); UserInputError listing them otherwise."""
+    normal = kind.strip().lower()
+    if normal not in KINDS:
+        raise UserInputError(f"{option} {kind!r} is not one of {', '.join(sorted(KINDS))}")
+    return normal
 
 
 def day_start(day: date) -> datetime:
@@ -85,7 +154,10 @@ def find_basket(session: Session, slug: str) -> Basket:
 
 
 def find_event(session: Session, ref: str | int) -> Event:
-    """An event by id (digits) or slug; a NotFoundError names what was asked for."""
+    """An event by id (digits) or slug: the one lookup of the CLI, queries and measure reads.
+
+    NotFoundError ``no event with id or slug 'x'`` otherwise.
+    """
     text = str(ref).strip()
     event: Event | None = None
     if text.isdigit():
@@ -93,7 +165,7 @@ def find_event(session: Session, ref: str | int) -> Event:
     if event is None:
         event = session.scalars(select(Event).where(Event.slug == text)).first()
     if event is None:
-        raise NotFoundError(f"unknown event {ref!r} (give its id or slug)")
+        raise NotFoundError(f"no event with id or slug {text!r}")
     return event
 
 

@@ -35,7 +35,9 @@ from tracker.query.common import (
     DEFAULT_MODEL,
     DEFAULT_WINDOW,
     Window,
-    check_window,
+    check_kind,
+    check_stored_model,
+    check_stored_window,
     day_after,
     day_start,
     field_names,
@@ -90,7 +92,11 @@ class EventFilter:
             raise UserInputError(f"--sort must be 'time' or 'impact', got {self.sort!r}")
         if self.origin is not None and self.origin not in ORIGINS:
             raise UserInputError(f"--origin must be 'curated' or 'detected', got {self.origin!r}")
-        check_window(self.window, "--window")
+        if self.kind is not None:
+            check_kind(self.kind)
+        # the list, its impact filters and the impact sort read stored results only
+        check_stored_model(self.model)
+        check_stored_window(self.window)
         return self
 
 
@@ -189,7 +195,7 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
     if flt.end:
         conditions.append(Event.first_reported_at < day_after(flt.end))
     if flt.kind:
-        conditions.append(Event.kind == flt.kind.strip().lower())
+        conditions.append(Event.kind == check_kind(flt.kind))
     if flt.origin:
         conditions.append(Event.origin == flt.origin)
     if flt.entity:

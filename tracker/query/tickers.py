@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from tracker.config import get_settings
 from tracker.db.models import DailyBar, Event, EventTicker, FirmImpact, Instrument
 from tracker.errors import UserInputError
-from tracker.query.common import DEFAULT_MODEL, MOVE_WINDOW, find_instrument
+from tracker.query.common import DEFAULT_MODEL, MOVE_WINDOW, check_stored_model, find_instrument
 
 AbnormalReturns = Callable[[Session, Instrument], "pd.Series[float]"]
 """Daily abnormal returns of an instrument, indexed by trading date."""
@@ -205,10 +205,12 @@ def ticker_moves(
 ) -> TickerMoves:
     """The ``top`` largest |AR| event days of ``ticker`` and the ``top`` largest without event.
 
-    NotFoundError for an unknown ticker; empty tuples when nothing is stored yet.
+    ``model`` must be a stored model (event moves are stored results). NotFoundError for
+    an unknown ticker; empty tuples when nothing is stored yet.
     """
     if not 1 <= top <= 1000:
         raise UserInputError(f"--top must be between 1 and 1000, got {top}")
+    check_stored_model(model)
     instrument = find_instrument(session, ticker)
     moves = _event_moves(session, instrument, model, top)
     provider = abnormal_returns or market_adjusted_returns
