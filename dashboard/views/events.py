@@ -10,19 +10,11 @@ import streamlit as st
 from dashboard import _data, _ui
 from tracker.errors import TrackerError
 from tracker.query import DEFAULT_WINDOW, EventFilter, EventSummary
+from tracker.query.common import KINDS as QUERY_KINDS
+from tracker.query.common import STORED_WINDOWS
 
-KINDS = (
-    "(any)",
-    "model_release",
-    "product",
-    "market_move",
-    "earnings",
-    "policy",
-    "corporate",
-    "security",
-    "news",
-)
-WINDOWS = ((0, 0), (0, 1), (-1, 1), (0, 5), (-5, 5))
+KINDS = ("(any)", *sorted(QUERY_KINDS))
+WINDOWS = STORED_WINDOWS
 
 
 def _frame(found: list[EventSummary]) -> pd.DataFrame:
