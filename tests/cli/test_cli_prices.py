@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.cli.runner import run_tracker
 from tracker.cli.main import app
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, db: Path, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
+    env = {"TRACKER_DATABASE_URL": f"sqlite:///{db}"}
     if data_dir is not None:
         env["TRACKER_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "tracker.cli.main", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_tracker(*args, env=env)
 
 
 @pytest.fixture

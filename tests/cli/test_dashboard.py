@@ -8,9 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli.runner import REPO_ROOT, run_tracker
 
 
 def free_port() -> int:
@@ -21,7 +20,7 @@ def free_port() -> int:
 
 def test_dashboard_serves_on_loopback(database_url):
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     process = subprocess.Popen(
         [
             sys.executable,
@@ -33,7 +32,7 @@ def test_dashboard_serves_on_loopback(database_url):
             "--db",
             database_url,
         ],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -62,12 +61,6 @@ def test_dashboard_serves_on_loopback(database_url):
 
 
 def test_dashboard_refuses_a_bad_port():
-    result = subprocess.run(
-        [sys.executable, "-m", "tracker.cli.main", "dashboard", "--port", "70000"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_tracker("dashboard", "--port", "70000")
     assert result.returncode == 2
     assert "65535" in result.stderr  # the message names the allowed range

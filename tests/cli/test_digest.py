@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from tests.cli.runner import run_tracker
 from tests.digest.conftest import ScriptedHandler, free_port
 from tracker.db import migrate
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def run_tracker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracker.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO), **env},
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_preview_and_send_a_quiet_day(tmp_path: Path) -> None:

@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from tests.cli.runner import run_tracker
 from tests.measure.recorded import SELLOFF_TICKERS, add_january_events, load_recorded_prices
 from tracker.cli.query_impact import register
 from tracker.db import Database
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_tracker(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "tracker.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli.runner import run_tracker
 from tests.feed_server import FeedServer, Reply, item, rss
 from tracker.db import migrate
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "tracker.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
+    return run_tracker(*args)
 
 
 @pytest.fixture

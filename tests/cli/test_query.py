@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_main import run_tracker
+from tests.cli.runner import run_tracker
 from tests.query.conftest import seed_world
 from tracker.db import Database, migrate
 from tracker.query import parse_window

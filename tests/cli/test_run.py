@@ -21,24 +21,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.cli.runner import REPO_ROOT, run_tracker
 from tracker.db import Database, migrate
 from tracker.db.models import JobRun
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TAKEOVER_LIMIT = timedelta(seconds=30)
 WAIT_LIMIT = 40.0
 
 
 def tracker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracker.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
+    return run_tracker(*args, timeout=timeout)
 
 
 class Scheduler:
