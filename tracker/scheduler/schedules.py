@@ -102,8 +102,36 @@ class Every:
         return f"every {_human(self.interval)}"
 
 
+class _SessionGrid:
+    """Instants tied to the exchange's sessions: each subclass says which ones a session has.
+
+    The sessions searched are those within ``_SESSION_SEARCH`` of the moment, so a long
+    holiday still finds the previous and next session.
+    """
+
+    calendar: str
+
+    def _session_instants(self, session: date) -> list[datetime]:
+        raise NotImplementedError
+
+    def _instants(self, moment: datetime) -> list[datetime]:
+        day = moment.date()
+        sessions = cal.sessions_between(
+            day - _SESSION_SEARCH - timedelta(days=1), day + _SESSION_SEARCH, self.calendar
+        )
+        return [t for session in sessions for t in self._session_instants(session)]
+
+    def next_after(self, moment: datetime) -> datetime | None:
+        moment = require_aware(moment)
+        return next((t for t in self._instants(moment) if t > moment), None)
+
+    def latest_at_or_before(self, moment: datetime) -> datetime | None:
+        moment = require_aware(moment)
+        return next((t for t in reversed(self._instants(moment)) if t <= moment), None)
+
+
 @dataclass(frozen=True)
-class AfterSessionClose:
+class AfterSessionClose(_SessionGrid):
     """Once per exchange session, ``margin`` after its close (early closes included).
 
     Non-sessions (weekends, holidays, the 2025-01-09 national day of mourning) get no
@@ -120,27 +148,15 @@ class AfterSessionClose:
         """The session a due instant belongs to."""
         return cal.first_affected_session(instant - self.margin - timedelta(microseconds=1))
 
-    def _instants(self, moment: datetime) -> list[datetime]:
-        day = moment.date()
-        sessions = cal.sessions_between(
-            day - _SESSION_SEARCH - timedelta(days=1), day + _SESSION_SEARCH, self.calendar
-        )
-        return [self.instant_for(session) for session in sessions]
-
-    def next_after(self, moment: datetime) -> datetime | None:
-        moment = require_aware(moment)
-        return next((t for t in self._instants(moment) if t > moment), None)
-
-    def latest_at_or_before(self, moment: datetime) -> datetime | None:
-        moment = require_aware(moment)
-        return next((t for t in reversed(self._instants(moment)) if t <= moment), None)
+    def _session_instants(self, session: date) -> list[datetime]:
+        return [self.instant_for(session)]
 
     def describe(self) -> str:
         return f"{self.calendar} session close + {_human(self.margin)}"
 
 
 @dataclass(frozen=True)
-class DuringSessions:
+class DuringSessions(_SessionGrid):
     """Every ``interval`` after each session's open while it is open, and at its close."""
 
     interval: timedelta = timedelta(minutes=30)
@@ -156,21 +172,6 @@ class DuringSessions:
             moment += self.interval
         instants.append(closed)
         return instants
-
-    def _instants(self, moment: datetime) -> list[datetime]:
-        day = moment.date()
-        sessions = cal.sessions_between(
-            day - _SESSION_SEARCH - timedelta(days=1), day + _SESSION_SEARCH, self.calendar
-        )
-        return [t for session in sessions for t in self._session_instants(session)]
-
-    def next_after(self, moment: datetime) -> datetime | None:
-        moment = require_aware(moment)
-        return next((t for t in self._instants(moment) if t > moment), None)
-
-    def latest_at_or_before(self, moment: datetime) -> datetime | None:
-        moment = require_aware(moment)
-        return next((t for t in reversed(self._instants(moment)) if t <= moment), None)
 
     def describe(self) -> str:
         return f"every {_human(self.interval)} during {self.calendar} sessions"
