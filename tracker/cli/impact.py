@@ -19,6 +19,7 @@ from tracker.cli.common import (
     render_table,
     to_json,
 )
+from tracker.measure.payload import GROUP_KEYS
 from tracker.measure.read import event_impact, resolve_event
 from tracker.measure.service import compute_impacts
 
@@ -37,20 +38,7 @@ FIRM_TABLE = (
     "abnormal_volume",
     "value_change",
 )
-GROUP_TABLE = (
-    "basket",
-    "n",
-    "caar",
-    "patell_z",
-    "patell_kp_z",
-    "bmp_t",
-    "kp_t",
-    "mean_corr",
-    "effective_n",
-    "cda_t",
-    "corrado_z",
-    "gsign_z",
-)
+GROUP_TABLE = tuple(key for key in GROUP_KEYS if key != "window")  # the window is printed once
 
 
 @app.command()

@@ -47,7 +47,6 @@ GROUP_KEYS = (
     "corrado_z",
     "gsign_z",
 )
-GROUP_STATISTICS = GROUP_STATISTIC_NAMES
 # Every group status a GroupImpact row can carry.
 GROUP_OK = "ok"
 GROUP_PENDING = "pending"
@@ -110,7 +109,7 @@ def group_status(result: GroupResult) -> str:
 
 def group_statistics_json(result: GroupResult, members: list[str]) -> dict[str, Any]:
     """Every group statistic with its p-value, JSON-ready: what GroupImpact.statistics holds."""
-    out: dict[str, Any] = {name: finite(getattr(result, name)) for name in GROUP_STATISTICS}
+    out: dict[str, Any] = {name: finite(getattr(result, name)) for name in GROUP_STATISTIC_NAMES}
     out["n"] = int(result.n)
     out["n_requested"] = int(result.n_requested)
     out["excluded"] = {str(k): int(v) for k, v in sorted(result.excluded.items())}
