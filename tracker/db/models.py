@@ -277,6 +277,36 @@ class ThemeBasket(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
+class Story(Base):
+    """A thread of events (the DeepSeek story, Stargate, US chip export controls).
+
+    An event is one happening; a story ties the happenings that follow from each other.
+    Built incrementally by ``tracker.link`` from stored events; ``user_edited`` stories keep
+    their title and membership when the automatic pass runs again.
+    """
+
+    __tablename__ = "stories"
+    __table_args__ = (
+        CheckConstraint("origin IN ('curated', 'detected')", name="origin"),
+        Index("ix_stories_first_reported_at", "first_reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(160), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(10), default="detected")  # curated | detected
+    first_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+    source_count: Mapped[int] = mapped_column(Integer, default=0)
+    importance: Mapped[float] = mapped_column(Float, default=0.0)
+    user_edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class Event(Base):
     """Something that happened: curated from a timeline or detected from clustered articles."""
 
@@ -303,6 +333,13 @@ class Event(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="SET NULL"), index=True
     )
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
+    # ranking of the default lists: coverage, novelty, link strength, significant moves;
+    # ``importance_detail`` holds the components so a page can say why
+    importance: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    importance_detail: Mapped[JSONDict] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
