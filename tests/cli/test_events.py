@@ -46,7 +46,29 @@ def test_add_list_edit_remove_curated_event(tmp_path: Path) -> None:
     assert reasons["VST"] == "basket: ai_power"
     for key in ("id", "slug", "title", "first_reported_at", "article_count"):
         assert key in event
-    assert run("edit", str(event["id"]), "--title", "Renamed", "--db", url).returncode == 0
+    edited = run(
+        "edit",
+        str(event["id"]),
+        "--title",
+        "Renamed",
+        "--at",
+        "2025-01-24T22:00:00Z",
+        "--kind",
+        "market",
+        "--tickers",
+        "AVGO",
+        "--db",
+        url,
+    )
+    assert edited.returncode == 0, edited.stderr
+    shown = run("show", str(event["id"]), "--db", url)
+    assert shown.returncode == 0, shown.stderr
+    [after] = json.loads(shown.stdout)
+    assert after["title"] == "Renamed"
+    assert after["kind"] == "market"
+    assert after["first_reported_at"].startswith("2025-01-24T22:00:00")
+    assert after["day0"] == "2025-01-27"  # after Friday's close: the next session
+    assert {t["ticker"] for t in after["tickers"]} == {"AVGO"}  # replaced, basket dropped
     assert run("remove", event["slug"], "--db", url).returncode == 0
     assert json.loads(run("list", "--format", "json", "--db", url).stdout) == []
 
@@ -61,6 +83,10 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert "no event" in missing.stderr
     assert "Traceback" not in bad.stderr + missing.stderr
+    for ref in ("99999999999999999999999", "²"):
+        odd = run("show", ref, "--db", url)
+        assert odd.returncode == 2, odd.stderr
+        assert odd.stderr.strip() == f"error: no event with id or slug {ref!r}"
 
 
 def test_load_and_link(tmp_path: Path) -> None:

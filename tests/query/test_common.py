@@ -68,3 +68,17 @@ def test_every_event_lookup_says_the_same(database: Database) -> None:
             with pytest.raises(NotFoundError) as raised:
                 lookup(session, " nope ")
             assert str(raised.value) == "no event with id or slug 'nope'"
+
+
+@pytest.mark.parametrize("ref", ["99999999999999999999999", "²", "١٢", "9223372036854775808"])
+def test_ids_that_are_not_row_ids_are_not_found_never_a_crash(
+    database: Database, ref: str
+) -> None:
+    """``"²".isdigit()`` is true and ``int`` refuses it; a 23-digit id overflows the driver.
+
+    Both used to raise out of the lookup (a traceback in ``events show``, ``query impact``,
+    ``impact compute`` and on the dashboard's event page); both are simply not an event.
+    """
+    with database.session() as session, pytest.raises(NotFoundError) as raised:
+        find_event(session, ref)
+    assert str(raised.value) == f"no event with id or slug {ref!r}"

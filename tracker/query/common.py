@@ -153,6 +153,16 @@ def find_basket(session: Session, slug: str) -> Basket:
     return basket
 
 
+MAX_DATABASE_ID = 2**63 - 1  # the largest integer key either backend stores
+
+
+def is_database_id(text: str) -> bool:
+    """Whether ``text`` is a row id: ASCII digits only (``str.isdigit`` accepts ``²`` and
+    other Unicode digits ``int`` refuses) and small enough for a 64-bit key (a larger
+    number overflows the driver instead of finding nothing)."""
+    return text.isascii() and text.isdigit() and int(text) <= MAX_DATABASE_ID
+
+
 def find_event(session: Session, ref: str | int) -> Event:
     """An event by id (digits) or slug: the one lookup of the CLI, queries and measure reads.
 
@@ -160,7 +170,7 @@ def find_event(session: Session, ref: str | int) -> Event:
     """
     text = str(ref).strip()
     event: Event | None = None
-    if text.isdigit():
+    if is_database_id(text):
         event = session.get(Event, int(text))
     if event is None:
         event = session.scalars(select(Event).where(Event.slug == text)).first()
