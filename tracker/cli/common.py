@@ -14,6 +14,7 @@ import typer
 
 from tracker.config import Settings, load_settings
 from tracker.db import Database
+from tracker.text import csv_text_cell, one_line
 
 DbOption = Annotated[
     str | None,
@@ -48,13 +49,21 @@ def to_json(value: Any) -> str:
 
 
 def _cell(value: Any) -> str:
+    """A table cell; text (feed titles are untrusted) loses control and bidi characters."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value)
+    return one_line(str(value))
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV cell: numbers and dates as in the table, text never read as a formula."""
+    if isinstance(value, str):
+        return csv_text_cell(value)
+    return _cell(value)
 
 
 def render_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
@@ -76,7 +85,7 @@ def render_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None 
     writer = csv.DictWriter(buffer, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({col: _cell(row.get(col)) for col in cols})
+        writer.writerow({col: _csv_cell(row.get(col)) for col in cols})
     return buffer.getvalue().rstrip("\n")
 
 

@@ -12,6 +12,7 @@ from email.utils import getaddresses
 
 from tracker.config import Settings
 from tracker.errors import ConfigError, UserInputError
+from tracker.text import one_line
 
 # A deliberately strict subset of RFC 5321: dot-atom local part, dotted domain of LDH labels.
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -38,8 +39,9 @@ def parse_address(value: str) -> str:
 
 
 def safe_header_text(value: str, max_length: int = 200) -> str:
-    """A one-line header value: control characters become spaces, runs of space collapse."""
-    text = " ".join(_CONTROL.sub(" ", value).split())
+    """A one-line header value: control (C0, C1) and bidi-override characters become
+    spaces, runs of space collapse."""
+    text = one_line(value)
     return text if len(text) <= max_length else text[: max_length - 1].rstrip() + "…"
 
 

@@ -8,7 +8,6 @@ that is what common mail clients (Outlook, Gmail, Apple Mail) render alike.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -17,8 +16,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from tracker.digest.content import DigestContent
 from tracker.news.normalize import safe_http_url as safe_url
+from tracker.text import one_line
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 NEGATIVE_COLOUR = "#b42318"
 POSITIVE_COLOUR = "#067647"
 NEUTRAL_COLOUR = "#344054"
@@ -46,8 +45,8 @@ def local_time(moment: datetime, timezone: str) -> str:
 
 
 def plain(value: object) -> str:
-    """Text for the plain-text body: control characters removed, one line."""
-    return " ".join(_CONTROL.sub(" ", str(value)).split())
+    """Text for the plain-text body: one line, no control or bidi-override characters."""
+    return one_line(str(value))
 
 
 def event_link(dashboard_url: str, slug: str) -> str | None:
