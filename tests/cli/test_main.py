@@ -91,6 +91,10 @@ def test_demo_output_hides_the_database_password(postgres_server, data_dir) -> N
         (["calendar", "session", "2025-01-20T12:00Z", "--calendar", "BOGUS"], "--calendar"),
         (["prices", "show", "NVDA", "--from", "2025-02-01", "--to", "2025-01-01"], "--from"),
         (["digest", "preview", "--date", "2025-01-27", "--out", "/nonexistent/d.html"], "--out"),
+        # NaN passes every "< 0" check; it is refused by name, not accepted silently
+        (["query", "events", "--min-abs-car", "nan"], "--min-abs-car"),
+        (["query", "events", "--alpha", "nan"], "--alpha"),
+        (["run", "--replay", "2025-01-24..2025-01-27", "--speed", "nan"], "--speed"),
     ],
 )
 def test_bad_input_is_one_named_line_and_exit_2(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from datetime import datetime
 from enum import StrEnum
@@ -91,8 +92,8 @@ def run(
     ),
 ) -> None:
     """Run the jobs until SIGTERM/SIGINT; a second process stands by and takes over."""
-    if speed <= 0:
-        raise UserInputError(f"--speed must be positive, got {speed}")
+    if not 0 < speed < math.inf:  # NaN fails too
+        raise UserInputError(f"--speed must be a positive number, got {speed}")
     window = parse_range(replay) if replay else None
     settings, database = open_database(db)
     try:

@@ -7,6 +7,7 @@ model and window; when a ticker or basket filter is given they consider only tha
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -82,8 +83,9 @@ class EventFilter:
     def validated(self) -> EventFilter:
         if self.start and self.end and self.start > self.end:
             raise UserInputError(f"--from {self.start} is after --to {self.end}")
-        if self.min_abs_car is not None and self.min_abs_car < 0:
-            raise UserInputError(f"--min-abs-car must be >= 0, got {self.min_abs_car}")
+        if self.min_abs_car is not None and not 0 <= self.min_abs_car < math.inf:
+            # written so that NaN fails too (every comparison with NaN is false)
+            raise UserInputError(f"--min-abs-car must be a number >= 0, got {self.min_abs_car}")
         if not 0 < self.alpha < 1:
             raise UserInputError(f"--alpha must be between 0 and 1, got {self.alpha}")
         if not 1 <= self.limit <= MAX_LIMIT:
