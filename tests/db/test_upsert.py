@@ -117,3 +117,26 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
             [(iid, "1h", datetime(2025, 1, 27, 14, 30), 1.0)],
             key_columns=("instrument_id", "interval", "ts"),
         )
+
+
+def test_postgresql_stages_every_price_table_with_binary_copy() -> None:
+    """Binary COPY (10x the text format) needs a type for every column; a column type
+    without one falls back to text COPY instead of failing."""
+    from sqlalchemy import JSON, Column, Integer, MetaData, Table
+    from sqlalchemy.dialects import postgresql
+
+    from tracker.db.models import CorporateAction, DailyBar, IntradayBar
+    from tracker.db.upsert import _copy_types
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    for model in (DailyBar, IntradayBar, CorporateAction):
+        table = model.__table__
+        columns = [
+            column.name for column in table.columns if not column.primary_key or column.name != "id"
+        ]
+        types = _copy_types(table, columns, dialect)
+        assert types is not None, model.__name__
+        assert len(types) == len(columns)
+    odd = Table("odd", MetaData(), Column("id", Integer), Column("doc", JSON))
+    assert _copy_types(odd, ["id"], dialect) == ["int4"]
+    assert _copy_types(odd, ["id", "doc"], dialect) is None
