@@ -2,8 +2,10 @@
 
 The goal is at least 100,000 bars/s on both runs and both databases. Bars are SYNTHETIC
 (a random walk per synthetic ticker BENCH0000..): they measure storage speed, not markets.
+Each database is loaded ``--runs`` times from empty (a fresh database each time); the
+median and the range of the runs are printed with the machine's load.
 
-    python bench/bench_price_upsert.py [--bars 1000000] [--postgres URL] [--sqlite PATH]
+    python bench/bench_price_upsert.py [--bars 1000000] [--runs 5] [--postgres URL]
 
 PostgreSQL defaults to ``TRACKER_TEST_POSTGRES_URL``; a throw-away database is created on it.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import create_engine, make_url, text
 
+from bench.runs import DEFAULT_RUNS, Spread, load_average
 from tracker.db import Database, migrate
 from tracker.db.models import DailyBar, Instrument
 from tracker.db.upsert import UpsertCounts, bulk_upsert
@@ -51,16 +54,18 @@ def synthetic_bars(n_bars: int, seed: int = 7) -> tuple[int, list[tuple[object, 
     return n_tickers, rows
 
 
-def run(label: str, url: str, n_tickers: int, rows: list[tuple[object, ...]]) -> None:
+def load_once(url: str, n_tickers: int, rows: list[tuple[object, ...]]) -> tuple[float, float]:
+    """Seconds for the first load and for the all-duplicates repeat, on a fresh database."""
     migrate.upgrade(url)
     database = Database.connect(url)
+    seconds: list[float] = []
     try:
         with database.session() as session:
             session.add_all(
                 Instrument(id=i + 1, ticker=f"BENCH{i:04d}", name="synthetic")
                 for i in range(n_tickers)
             )
-        for attempt in ("first load", "duplicates"):
+        for expected_new in (len(rows), 0):
             started = time.perf_counter()
             with database.engine.begin() as connection:
                 counts: UpsertCounts = bulk_upsert(
@@ -71,39 +76,55 @@ def run(label: str, url: str, n_tickers: int, rows: list[tuple[object, ...]]) ->
                     key_columns=("instrument_id", "date"),
                     constants={"source": "bench", "updated_at": datetime.now(UTC)},
                 )
-            elapsed = time.perf_counter() - started
-            print(
-                f"{label:<10} {attempt:<10} {len(rows):>9,} bars {elapsed:7.2f} s "
-                f"{len(rows) / elapsed:>10,.0f} bars/s  inserted={counts.inserted:,} "
-                f"updated={counts.updated:,} unchanged={counts.unchanged:,}"
-            )
+            seconds.append(time.perf_counter() - started)
+            if counts.inserted != expected_new:
+                raise RuntimeError(f"expected {expected_new} new bars, got {counts}")
     finally:
         database.dispose()
+    return seconds[0], seconds[1]
+
+
+def report(label: str, n_bars: int, runs: list[tuple[float, float]]) -> None:
+    first = Spread.of([run[0] for run in runs])
+    repeat = Spread.of([run[1] for run in runs])
+    print(f"{label:<10} new bars    {first.rate(n_bars, 'bars')}")
+    print(f"{label:<10} duplicates  {repeat.rate(n_bars, 'bars')}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     parser.add_argument("--postgres", default=os.environ.get("TRACKER_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     n_tickers, rows = synthetic_bars(args.bars)
-    print(f"{len(rows):,} synthetic daily bars, {n_tickers} synthetic tickers")
-    with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", n_tickers, rows)
+    print(f"{len(rows):,} synthetic daily bars, {n_tickers} synthetic tickers, {load_average()}")
+    sqlite_runs = []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            sqlite_runs.append(load_once(f"sqlite:///{Path(tmp) / 'bench.db'}", n_tickers, rows))
+    report("sqlite", len(rows), sqlite_runs)
     if not args.postgres:
         print("postgresql skipped: pass --postgres or set TRACKER_TEST_POSTGRES_URL")
         return
     admin = make_url(args.postgres).set(drivername="postgresql+psycopg")
-    name = f"tracker_bench_{uuid.uuid4().hex[:8]}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    postgres_runs = []
     try:
-        run("postgresql", admin.set(database=name).render_as_string(False), n_tickers, rows)
+        for _ in range(args.runs):
+            name = f"tracker_bench_{uuid.uuid4().hex[:8]}"
+            with engine.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                url = admin.set(database=name).render_as_string(False)
+                postgres_runs.append(load_once(url, n_tickers, rows))
+            finally:
+                with engine.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+    report("postgresql", len(rows), postgres_runs)
+    print(f"after: {load_average()}")
 
 
 if __name__ == "__main__":
