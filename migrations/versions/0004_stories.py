@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import tracker.db.types
+from tracker.db.migrate import sqlite_search_triggers
 
 revision: str = "0004_stories"
 down_revision: str | None = "0003_query_indexes"
@@ -65,6 +66,16 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+    _restore_search_triggers()
+
+
+def _restore_search_triggers() -> None:
+    """On SQLite a batch rebuilds ``events`` (create, copy, drop, rename), and dropping the
+    old table drops the triggers that keep ``events_fts`` in step: without them search
+    would silently stop finding new and edited events."""
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in sqlite_search_triggers("events"):
+            op.execute(statement)
 
 
 def downgrade() -> None:
@@ -74,6 +85,7 @@ def downgrade() -> None:
         batch_op.drop_column("importance_detail")
         batch_op.drop_column("importance")
         batch_op.drop_column("story_id")
+    _restore_search_triggers()
 
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.drop_index("ix_stories_first_reported_at")

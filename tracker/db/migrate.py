@@ -62,3 +62,35 @@ def head_revision() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+# The SQLite full-text tables of migration 0002 and the columns each indexes.
+SQLITE_SEARCH_SOURCES = {
+    "events": ("events_fts", ("title", "description")),
+    "articles": ("articles_fts", ("title", "summary_text")),
+}
+
+
+def sqlite_search_triggers(table: str) -> list[str]:
+    """The triggers (as in migration 0002) that keep ``table``'s FTS5 index in step.
+
+    A migration that rebuilds ``events`` or ``articles`` on SQLite (a batch operation:
+    create, copy, drop, rename) drops these with the old table; it must run these
+    statements again afterwards, or search silently stops finding new and edited rows.
+    """
+    fts, columns = SQLITE_SEARCH_SOURCES[table]
+    cols = ", ".join(columns)
+    new_values = ", ".join(f"new.{c}" for c in columns)
+    old_values = ", ".join(f"old.{c}" for c in columns)
+    return [
+        f"DROP TRIGGER IF EXISTS {fts}_ai",
+        f"DROP TRIGGER IF EXISTS {fts}_ad",
+        f"DROP TRIGGER IF EXISTS {fts}_au",
+        f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN "
+        f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new_values}); END",
+        f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.id, {old_values}); END",
+        f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {cols} ON {table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.id, {old_values}); "
+        f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new_values}); END",
+    ]
