@@ -40,8 +40,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy tracker dashboard bench
 
+# Two workers on the 2-core machines the project runs on; tests reading a demo database share
+# one worker (--dist loadgroup), so each demo is built once. PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= auto
 pytest: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
 test: lint typecheck pytest
 

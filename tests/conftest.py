@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
-from tracker.config import get_settings
+from tracker.config import get_settings, load_settings
 from tracker.db import Base, Database, migrate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -150,3 +150,48 @@ def database(database_url: str) -> Iterator[Database]:
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An unmigrated database URL on SQLite (PostgreSQL variants use ``postgres_server``)."""
     return f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+# ------------------------------------------------------------------ the demo databases
+
+
+@pytest.fixture(scope="session")
+def demo_database_url(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> str:
+    """``tracker demo`` (the recorded DeepSeek case study) on SQLite, built once per run.
+
+    Read-only for the tests that take it: build a database of your own to write.
+    """
+    from tracker.demo import build_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    database = Database.connect(url)
+    try:
+        build_demo(database, load_settings(database_url=url, data_dir=data_dir))
+    finally:
+        database.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_postgres_url(postgres_server: PostgresServer, data_dir: Path) -> str:
+    """The same demo on the real PostgreSQL (every reader must read both backends)."""
+    from tracker.demo import build_demo
+
+    url = postgres_server.create_database()
+    database = Database.connect(url)
+    try:
+        build_demo(database, load_settings(database_url=url, data_dir=data_dir))
+    finally:
+        database.dispose()
+    return url
+
+
+DEMO_FIXTURES = frozenset({"demo_database_url", "demo_postgres_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), every test that reads a demo database
+    runs on one worker, so each demo is built once per run, not once per worker."""
+    for item in items:
+        if DEMO_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("demo"))
