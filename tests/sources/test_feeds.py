@@ -4,6 +4,7 @@ addresses a feed may reach, one deadline per fetch and bounded decompression."""
 from __future__ import annotations
 
 import struct
+import threading
 import tracemalloc
 import zlib
 from collections.abc import Iterator
@@ -275,3 +276,25 @@ def test_host_names_are_resolved_and_the_checked_address_is_used(server) -> None
     assert answers == ["feed.test"]
     _, headers = server.requests[-1]
     assert headers["Host"].startswith("feed.test:")
+
+
+def test_a_hanging_dns_lookup_is_bounded_by_the_deadline(server) -> None:
+    release = threading.Event()
+
+    def hanging_resolver(host: str, port: int) -> list[str]:
+        release.wait(30)
+        return ["127.0.0.1"]
+
+    transport = GuardedTransport(
+        Settings(feed_allowed_networks=LOOPBACK).feed_networks,
+        limits=httpx.Limits(max_connections=1),
+        resolver=hanging_resolver,
+    )
+    try:
+        with httpx.Client(transport=transport, timeout=5.0) as http:
+            result = fetch(http, "http://feed.test/f", deadline_seconds=0.3)
+    finally:
+        release.set()
+    assert result.status == "error"
+    assert "too slow" in (result.error or "")
+    assert server.requests == []

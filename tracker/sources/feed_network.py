@@ -10,8 +10,8 @@ connect (rebinding) cannot slip through. Environment proxies are not used: throu
 proxy the check would see only the proxy's address.
 
 Read timeouts reset on every byte, so a server dripping its headers a byte at a time
-defeats them. Each fetch sets a wall-clock deadline (``fetch_deadline``) and every
-connect, read and write on its connections is bounded by the time left.
+defeats them. Each fetch sets a wall-clock deadline (``fetch_deadline``) and every DNS
+lookup, connect, read and write on its connections is bounded by the time left.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 import certifi
@@ -86,6 +89,11 @@ def refusal(address: IPAddress, allowed: Iterable[IPNetwork]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _dns_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="feed-dns")
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """The host's addresses, in the system resolver's order."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -140,7 +148,8 @@ class GuardedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         try:
-            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolver(host, port)]
+            answers = self._resolve(host, port, timeout)
+            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in answers]
         except (OSError, UnicodeError, ValueError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         refused = [(a, why) for a in addresses if (why := refusal(a, self.allowed))]
@@ -169,6 +178,20 @@ class GuardedBackend(httpcore.NetworkBackend):
             return _DeadlineStream(stream)
         assert last is not None
         raise last
+
+    def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
+        """The host's addresses; a name is resolved on a helper thread so a hanging DNS
+        server costs this fetch its remaining time, not the poller its thread."""
+        try:
+            return [str(ipaddress.ip_address(host))]
+        except ValueError:
+            pass
+        future = _dns_pool().submit(self.resolver, host, port)
+        try:
+            return future.result(timeout=_bounded(timeout))
+        except FutureTimeout:
+            future.cancel()
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
