@@ -16,11 +16,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yfinance as yf
 
 from tests.sources.yahoo_server import LoopbackSession, YahooServer
 from tracker.sources.prices_yfinance import YFinancePriceSource
-
-yf = pytest.importorskip("yfinance")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -282,10 +282,12 @@ class YFinancePriceSource:
                 answers[ticker] = TickerPrices(ticker, bars=empty_intraday(), error=errors[0])
                 continue
             bars = pd.concat(good, ignore_index=True) if good else empty_intraday()
-            bars, partial = _complete_intraday(bars, interval, now, self.calendar)
+            bars, unfinished = _complete_intraday(bars, interval, now, self.calendar)
             answer = TickerPrices(ticker, bars=bars, notes=[note] if note else [])
-            if partial:
-                answer.notes.append(f"partial bar left out: {partial} not complete at {now:%H:%M}Z")
+            if unfinished:
+                answer.notes.append(
+                    f"partial bar left out: {unfinished} not complete at {now:%H:%M}Z"
+                )
             answer.notes += [f"window failed: {e}" for e in errors]
             answers[ticker] = answer
         return answers
