@@ -15,7 +15,14 @@ from sqlalchemy import func, select, text
 from tests.feed_server import LOOPBACK, FeedServer, Reply, item, rss
 from tracker.config import Settings
 from tracker.db.models import Article, Feed
-from tracker.ingest.news import backfill_search, poll_due_feeds, poll_feed, poll_recorded
+from tracker.ingest.news import (
+    _FeedRef,
+    backfill_search,
+    poll_due_feeds,
+    poll_feed,
+    poll_feeds,
+    poll_recorded,
+)
 from tracker.news.normalize import dedupe_key as make_key
 from tracker.news.registry import add_feed
 from tracker.sources.feeds import make_client
@@ -437,3 +444,25 @@ def test_local_feeds_are_refused_without_the_allowed_networks_setting(database, 
     assert "TRACKER_FEED_ALLOWED_NETWORKS" in (
         feed_row(database, server.url("/good")).last_error or ""
     )
+
+
+def test_a_feed_that_fails_beyond_its_own_error_handling_does_not_stop_the_poll(
+    database, server, client
+) -> None:
+    """A feed row that vanished while its fetch was in flight (deleted by another process)
+    makes even the error bookkeeping fail; before, that exception left ``poll_feeds`` and the
+    feeds queued behind it on the host were never polled."""
+    server.routes["/gone"] = Reply(body=GOOD)
+    server.routes["/next"] = Reply(body=GOOD)
+    register(database, server.url("/next"))
+    with database.session() as session:
+        feed = session.scalar(select(Feed).where(Feed.url == server.url("/next")))
+        assert feed is not None
+        refs = [
+            _FeedRef(feed.id + 1000, server.url("/gone"), None, None),
+            _FeedRef(feed.id, feed.url, None, None),
+        ]
+    report = poll_feeds(database, SETTINGS, refs, NOW, client=client)
+    assert [row.status for row in report.rows] == ["error", "ok"]
+    assert "poll failed" in (report.rows[0].error or "")
+    assert report.rows[1].new == 2
