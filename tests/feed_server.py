@@ -1,8 +1,12 @@
 """A real HTTP server on loopback that serves feed responses for tests and benchmarks.
 
 Routes map a path to a ``Reply``; the server honours ``If-None-Match`` against the reply's
-ETag (answering 304), can gzip, delay, drip bytes slowly or redirect, and records every
-request (path, headers) plus the highest number of requests it served at once.
+ETag (answering 304), can gzip, delay, drip body or header bytes slowly or redirect, and
+records every request (path, headers), the highest number of requests it served at once and
+the paths whose client went away while the answer was still being written.
+
+Feed fetches refuse loopback addresses unless ``TRACKER_FEED_ALLOWED_NETWORKS`` allows them:
+clients of this server use ``LOOPBACK`` for that setting.
 """
 
 from __future__ import annotations
@@ -23,13 +27,18 @@ class Reply:
     gzip: bool = False
     delay: float = 0.0  # before the status line
     drip: float = 0.0  # between body bytes
+    drip_headers: float = 0.0  # between bytes of the status line and headers
     chunked: bool = False  # no Content-Length
 
 
+LOOPBACK = "127.0.0.0/8"
+
+
 class FeedServer:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Reply] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.aborted: list[str] = []
         self.active = 0
         self.max_active = 0
         self._lock = threading.Lock()
@@ -49,7 +58,8 @@ class FeedServer:
                 try:
                     server._answer(self)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    with server._lock:
+                        server.aborted.append(self.path)
                 finally:
                     with server._lock:
                         server.active -= 1
@@ -58,7 +68,7 @@ class FeedServer:
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # clients that gave up (timeouts) are the point of some tests
 
-        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
+        self.httpd = QuietServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -66,7 +76,8 @@ class FeedServer:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -74,6 +85,14 @@ class FeedServer:
     def start(self) -> FeedServer:
         self.thread.start()
         return self
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait (at most ``timeout``) until no request is being answered."""
+        waited = 0.0
+        while self.active and waited < timeout:
+            time.sleep(0.01)
+            waited += 0.01
+        return not self.active
 
     def stop(self) -> None:
         self.httpd.shutdown()
@@ -91,6 +110,9 @@ class FeedServer:
             handler.end_headers()
             return
         body = gzip.compress(reply.body) if reply.gzip else reply.body
+        if reply.drip_headers:
+            self._drip_headers(handler, reply, body)
+            return
         handler.send_response(reply.status)
         for name, value in reply.headers.items():
             handler.send_header(name, value)
@@ -111,6 +133,19 @@ class FeedServer:
                 time.sleep(reply.drip)
         else:
             handler.wfile.write(body)
+
+    @staticmethod
+    def _drip_headers(handler: BaseHTTPRequestHandler, reply: Reply, body: bytes) -> None:
+        """The status line and headers one byte at a time (a read timeout resets per byte)."""
+        handler.close_connection = True
+        lines = [f"HTTP/1.1 {reply.status} OK", f"Content-Length: {len(body)}", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in reply.headers.items()]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        for index in range(len(head)):
+            handler.wfile.write(head[index : index + 1])
+            handler.wfile.flush()
+            time.sleep(reply.drip_headers)
+        handler.wfile.write(body)
 
 
 def rss(items: list[str], *, title: str = "Synthetic test feed", extra: str = "") -> bytes:

@@ -7,6 +7,7 @@ from the environment and never printed: ``repr`` of the settings hides them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from datetime import time
@@ -24,6 +25,23 @@ from tracker.errors import ConfigError
 
 ENV_PREFIX = "TRACKER_"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+    """``"127.0.0.0/8, ::1/128"`` -> networks; a bad entry is named in the error."""
+    networks = []
+    for part in value.split(","):
+        text = part.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise ValueError(f"not a network in CIDR form: {text!r} (e.g. 127.0.0.0/8)") from None
+    return tuple(networks)
 
 
 def default_home() -> Path:
@@ -59,6 +77,13 @@ class Settings(BaseSettings):
     feed_interval_minutes: int = Field(default=10, ge=1, le=24 * 60)
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    feed_allowed_networks: str = Field(
+        default="",
+        description=(
+            "Comma-separated CIDRs (e.g. 127.0.0.0/8) that feed fetches may reach although "
+            "they are loopback, private, link-local or otherwise non-public; empty = none."
+        ),
+    )
     user_agent: str = "ai-market-impact-tracker/0.1 (+https://github.com/; feed reader)"
 
     # digest e-mail
@@ -102,6 +127,12 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown exchange calendar {value!r} (e.g. XNYS, XNAS, XLON)")
         return value
 
+    @field_validator("feed_allowed_networks")
+    @classmethod
+    def _check_networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
     @field_validator("digest_tz")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
@@ -110,6 +141,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @property
+    def feed_networks(self) -> tuple[IPNetwork, ...]:
+        """The parsed ``feed_allowed_networks``."""
+        return parse_networks(self.feed_allowed_networks)
 
     @property
     def digest_recipients(self) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.runner import run_tracker
-from tests.feed_server import FeedServer, Reply, item, rss
+from tests.feed_server import LOOPBACK, FeedServer, Reply, item, rss
 from tracker.db import migrate
 
 
@@ -55,7 +55,15 @@ def test_poll_one_feed_prints_counts(db_url: str) -> None:
     try:
         server.routes["/f"] = Reply(body=rss([item("1", "Synthetic A"), item("1", "dup")]))
         run("feeds", "add", server.url("/f"), "--db", db_url)
-        result = run("news", "poll", "--feed", server.url("/f"), "--db", db_url)
+        result = run_tracker(
+            "news",
+            "poll",
+            "--feed",
+            server.url("/f"),
+            "--db",
+            db_url,
+            env={"TRACKER_FEED_ALLOWED_NETWORKS": LOOPBACK},
+        )
     finally:
         server.stop()
     assert result.returncode == 0, result.stderr

@@ -12,16 +12,28 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from tests.feed_server import FeedServer, Reply, item, rss
+from tests.feed_server import LOOPBACK, FeedServer, Reply, item, rss
 from tracker.config import Settings
 from tracker.db.models import Article, Feed
-from tracker.ingest.news import backfill_search, poll_due_feeds, poll_feed, poll_recorded
+from tracker.ingest.news import (
+    _FeedRef,
+    backfill_search,
+    poll_due_feeds,
+    poll_feed,
+    poll_feeds,
+    poll_recorded,
+)
 from tracker.news.normalize import dedupe_key as make_key
 from tracker.news.registry import add_feed
 from tracker.sources.feeds import make_client
 
 NOW = datetime(2025, 1, 27, 12, 0, tzinfo=UTC)
-SETTINGS = Settings(feed_timeout_seconds=0.5, feed_max_bytes=200_000, feed_interval_minutes=10)
+SETTINGS = Settings(
+    feed_timeout_seconds=0.5,
+    feed_max_bytes=200_000,
+    feed_interval_minutes=10,
+    feed_allowed_networks=LOOPBACK,
+)
 GOOD = rss(
     [
         item(
@@ -377,3 +389,80 @@ def test_recorded_until_replays_only_what_was_published(database, data_dir) -> N
     assert "China’s DeepSeek AI is hitting Nvidia where it hurts" in titles
     later = poll_recorded(database, data_dir, until=until + timedelta(hours=6))
     assert later.as_counts()["new"] > 0
+
+
+def test_hostile_scheduling_headers_never_stop_the_poll(database, server, client) -> None:
+    """Before: ``Retry-After: 99999999999999999999`` or ``²`` raised out of the poll (every
+    later poll crashed the same way, feeds behind it on the host were never polled) and a
+    huge ``max-age`` failed a healthy feed's batch with "storage failed"."""
+    server.routes["/huge"] = Reply(status=503, headers={"Retry-After": "99999999999999999999"})
+    server.routes["/sup"] = Reply(status=429, headers={"Retry-After": "\u00b2"})
+    server.routes["/maxage"] = Reply(
+        body=GOOD, headers={"Cache-Control": "max-age=99999999999999999999"}
+    )
+    server.routes["/after"] = Reply(body=rss([item("a1", "Synthetic after")]))
+    paths = ["/huge", "/sup", "/maxage", "/after"]  # one host: polled one after the other
+    register(database, *(server.url(path) for path in paths))
+    report = poll_due_feeds(database, SETTINGS, NOW, client=client)
+    by_path = {urlsplit(row.feed).path: row for row in report.rows}
+    assert [by_path[path].status for path in paths] == ["error", "error", "ok", "ok"]
+    assert (by_path["/maxage"].new, by_path["/after"].new) == (2, 1)
+    huge = feed_row(database, server.url("/huge"))
+    assert huge.next_check_at == NOW + timedelta(days=7)  # clamped
+    sup = feed_row(database, server.url("/sup"))
+    assert sup.error_count == 1
+    assert sup.next_check_at is not None
+    assert NOW < sup.next_check_at <= NOW + timedelta(days=1)  # ignored: plain back-off
+    assert feed_row(database, server.url("/maxage")).next_check_at == NOW + timedelta(days=1)
+
+
+def test_billion_laughs_feed_is_an_error_and_the_others_continue(database, server, client):
+    laughs = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{n} "{("&lol%s;" % (n - 1 if n > 1 else "")) * 10}">' for n in range(1, 10)
+    )
+    body = GOOD.replace(b"<rss", f"<!DOCTYPE rss [{laughs}]><rss".encode(), 1)
+    body = body.replace(b"Synthetic one", b"Synthetic &lol9;")
+    server.routes["/laughs"] = Reply(body=body)
+    server.routes["/good"] = Reply(body=GOOD)
+    register(database, server.url("/laughs"), server.url("/good"))
+    report = poll_due_feeds(database, SETTINGS, NOW, client=client)
+    by_path = {urlsplit(row.feed).path: row for row in report.rows}
+    assert by_path["/laughs"].status == "error"
+    assert "declares XML entities" in (by_path["/laughs"].error or "")
+    assert article_count(database, server.url("/laughs")) == 0
+    assert by_path["/good"].new == 2
+
+
+def test_local_feeds_are_refused_without_the_allowed_networks_setting(database, server):
+    server.routes["/good"] = Reply(body=GOOD)
+    register(database, server.url("/good"))
+    settings = Settings(feed_timeout_seconds=0.5, feed_interval_minutes=10)
+    row = poll_feed(database, settings, server.url("/good"), NOW)
+    assert row.status == "error"
+    assert "loopback" in (row.error or "")
+    assert server.requests == []
+    assert "TRACKER_FEED_ALLOWED_NETWORKS" in (
+        feed_row(database, server.url("/good")).last_error or ""
+    )
+
+
+def test_a_feed_that_fails_beyond_its_own_error_handling_does_not_stop_the_poll(
+    database, server, client
+) -> None:
+    """A feed row that vanished while its fetch was in flight (deleted by another process)
+    makes even the error bookkeeping fail; before, that exception left ``poll_feeds`` and the
+    feeds queued behind it on the host were never polled."""
+    server.routes["/gone"] = Reply(body=GOOD)
+    server.routes["/next"] = Reply(body=GOOD)
+    register(database, server.url("/next"))
+    with database.session() as session:
+        feed = session.scalar(select(Feed).where(Feed.url == server.url("/next")))
+        assert feed is not None
+        refs = [
+            _FeedRef(feed.id + 1000, server.url("/gone"), None, None),
+            _FeedRef(feed.id, feed.url, None, None),
+        ]
+    report = poll_feeds(database, SETTINGS, refs, NOW, client=client)
+    assert [row.status for row in report.rows] == ["error", "ok"]
+    assert "poll failed" in (report.rows[0].error or "")
+    assert report.rows[1].new == 2

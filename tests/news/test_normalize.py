@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -75,11 +76,17 @@ def test_canonical_url(url: str, expected: str | None) -> None:
     assert canonical_url(url) == expected
 
 
-def test_entry_time_keeps_real_times_in_utc() -> None:
-    claimed = datetime(2025, 1, 27, 2, 49, 1, tzinfo=datetime.now().astimezone().tzinfo)
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
+def test_entry_time_keeps_real_times_in_utc(zone: str) -> None:
+    """A fixed non-UTC zone (the machine's own zone is UTC here, which would hide a missing
+    conversion): the instant is kept and expressed in UTC."""
+    instant = datetime(2025, 1, 27, 2, 49, 1, tzinfo=UTC)
+    claimed = instant.astimezone(ZoneInfo(zone))
+    assert claimed.utcoffset() != timedelta(0)
     timing = entry_time(claimed, NOW)
-    assert timing.published_at == claimed
+    assert timing.published_at == instant
     assert timing.published_at.utcoffset() == timedelta(0)
+    assert (timing.published_at.hour, timing.published_at.minute) == (2, 49)
     assert not timing.estimated
     assert not timing.future_dated
 

@@ -78,3 +78,44 @@ def test_ttl_and_dates() -> None:
     assert parsed.ttl_minutes == 60
     assert parsed.entries[0].published == datetime(2025, 1, 27, 7, 49, 1, tzinfo=UTC)
     assert parsed.entries[1].published is None
+
+
+LAUGHS = '<!ENTITY lol "lol">' + "".join(
+    f'<!ENTITY lol{n} "{("&lol%s;" % (n - 1 if n > 1 else "")) * 10}">' for n in range(1, 10)
+)
+HOSTILE_DOCTYPES = {
+    "billion laughs": f"<!DOCTYPE rss [{LAUGHS}]>",
+    "quadratic blowup": '<!DOCTYPE rss [<!ENTITY a "' + "x" * 50_000 + '">]>',
+    "external entity": '<!DOCTYPE rss [<!ENTITY lol9 SYSTEM "file:///etc/passwd">]>',
+    "parameter entity": '<!DOCTYPE rss [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p;]>',
+}
+
+
+def hostile_feed(doctype: str, reference: str = "&lol9;") -> str:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>{doctype}<rss version="2.0"><channel>'
+        f"<title>Synthetic {reference}</title><item><title>Synthetic item {reference}</title>"
+        '<guid isPermaLink="false">h1</guid></item></channel></rss>'
+    )
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_DOCTYPES))
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_feeds_declaring_entities_are_refused_before_any_expansion(name, encoding) -> None:
+    """Before: expat expanded the billion laughs until its amplification limit (seconds of
+    CPU, tens of MB), then feedparser's lenient parser stored the entries with the
+    entity references as titles. Now such a document is refused, whatever its encoding."""
+    body = hostile_feed(HOSTILE_DOCTYPES[name]).encode(encoding)
+    with pytest.raises(FeedParseError, match=r"declares XML entities"):
+        parse_feed(body)
+
+
+def test_a_doctype_without_entity_declarations_still_parses() -> None:
+    """RSS 0.91's public DOCTYPE is harmless; text that merely mentions <!ENTITY is fine."""
+    doctype = (
+        '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        '"http://my.netscape.com/publish/formats/rss-0.91.dtd">'
+    )
+    body = hostile_feed(doctype, reference="&lt;!ENTITY x&gt;").encode()
+    parsed = parse_feed(body)
+    assert [entry.title for entry in parsed.entries] == ["Synthetic item <!ENTITY x>"]

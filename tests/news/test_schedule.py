@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tracker.news.schedule import (
     MAX_INTERVAL,
+    MAX_RETRY_AFTER,
     CheckOutcome,
     is_failing,
     next_check_at,
@@ -73,3 +76,31 @@ def test_parse_max_age() -> None:
     assert parse_max_age("public, max-age=600") == timedelta(seconds=600)
     assert parse_max_age("no-cache") is None
     assert parse_max_age(None) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("99999999999999999999", MAX_RETRY_AFTER),  # overflowed timedelta before
+        ("604801", MAX_RETRY_AFTER),
+        ("²", None),  # a digit to str.isdigit, not to HTTP (int() raised before)
+        ("٣", None),
+        ("-5", None),
+        ("1e9", None),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER),
+    ],
+)
+def test_hostile_retry_after_is_clamped_or_ignored_never_raised(value, expected) -> None:
+    assert parse_retry_after(value, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("max-age=99999999999999999999", timedelta(days=1)),
+        ("max-age=²", None),
+        ('s-maxage="86401"', timedelta(days=1)),
+    ],
+)
+def test_hostile_max_age_is_clamped_or_ignored_never_raised(value, expected) -> None:
+    assert parse_max_age(value) == expected

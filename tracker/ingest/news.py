@@ -277,6 +277,31 @@ def _store_error(
     return FeedPollRow(ref.url, "error", error=error, http_status=fetched.http_status)
 
 
+def _poll_guarded(
+    db: Database,
+    settings: Settings,
+    client: httpx.Client,
+    ref: _FeedRef,
+    now: datetime,
+    *,
+    conditional: bool = True,
+) -> FeedPollRow:
+    """``_poll`` that cannot raise: whatever one feed does, the feeds queued behind it on
+    its host (and the other hosts) are still polled, and its row still records the failure
+    so the next poll is scheduled instead of failing the same way forever."""
+    try:
+        return _poll(db, settings, client, ref, now, conditional=conditional)
+    except Exception as exc:
+        log.exception("polling feed %s failed", ref.url)
+        error = f"poll failed: {type(exc).__name__}: {exc}"
+        try:
+            with db.session() as session:
+                _record_error(session.get_one(Feed, ref.id), error, {}, settings, now)
+        except Exception:
+            log.exception("recording the failure of feed %s failed", ref.url)
+        return FeedPollRow(ref.url, "error", error=error)
+
+
 def _refs(feeds: Iterable[Feed]) -> list[_FeedRef]:
     return [_FeedRef(feed.id, feed.url, feed.etag, feed.last_modified) for feed in feeds]
 
@@ -304,7 +329,7 @@ def poll_feeds(
     http = client or make_client(settings)
 
     def poll_host(host_refs: list[_FeedRef]) -> list[FeedPollRow]:
-        return [_poll(db, settings, http, ref, now) for ref in host_refs]
+        return [_poll_guarded(db, settings, http, ref, now) for ref in host_refs]
 
     try:
         workers = max(1, min(MAX_HOST_WORKERS, len(by_host)))
@@ -395,7 +420,7 @@ def backfill_search(
     own_client = client is None
     http = client or make_client(settings)
     try:
-        return _poll(db, settings, http, ref, now, conditional=False)
+        return _poll_guarded(db, settings, http, ref, now, conditional=False)
     finally:
         if own_client:
             http.close()

@@ -14,6 +14,7 @@ summary goes through nh3 in ``normalize``, so doing the work twice would only co
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,10 +95,54 @@ def _self_link(feed: Any) -> str | None:
     return None
 
 
+_DOCTYPE = re.compile(r"<!DOCTYPE\s")
+_ENTITY = re.compile(r"<!ENTITY\s")
+_ELEMENT = re.compile(r"<[A-Za-z_:]")
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+PROLOG_SCAN_BYTES = 1 << 20
+
+
+def _prolog_text(body: bytes) -> str:
+    """The start of the document as text, good enough to read its DOCTYPE in any of the
+    encodings XML allows (UTF-16/32 documents would hide a DOCTYPE from a byte search)."""
+    head = body[:PROLOG_SCAN_BYTES]
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) or head[:4] in (
+        b"<\x00\x00\x00",
+        b"\x00\x00\x00<",
+    ):
+        return head.decode("utf-32", errors="ignore")
+    if head.startswith(_WIDE_BOMS) or head[:2] in (b"<\x00", b"\x00<"):
+        return head.decode("utf-16", errors="ignore")
+    return head.decode("latin-1")
+
+
+def declares_entities(body: bytes) -> bool:
+    """Does the document declare its own entities (``<!ENTITY`` in its DOCTYPE)?
+
+    Feeds have no use for them and they are how "billion laughs" and external-entity
+    attacks work, so such a document is refused before any XML parser expands anything.
+    A DOCTYPE without declarations (RSS 0.91's) is harmless and allowed.
+    """
+    text = _prolog_text(body)
+    doctype = _DOCTYPE.search(text)
+    if doctype is None:
+        return False
+    entity = _ENTITY.search(text, doctype.end())
+    if entity is None:
+        return False
+    root = _ELEMENT.search(text, doctype.end())
+    return root is None or entity.start() < root.start()
+
+
 def parse_feed(body: bytes, headers: Mapping[str, str] | None = None) -> ParsedFeed:
     """Parse ``body``; raise ``FeedParseError`` naming the problem if it is not a feed."""
     if not body.strip():
         raise FeedParseError("empty response body")
+    if declares_entities(body):
+        raise FeedParseError(
+            "feed declares XML entities in its DOCTYPE (<!ENTITY>): refused, entity "
+            "expansion is how billion-laughs and external-entity attacks work"
+        )
     response_headers = {key.lower(): value for key, value in (headers or {}).items()}
     result = feedparser.parse(
         body,

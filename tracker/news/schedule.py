@@ -60,28 +60,46 @@ def is_failing(failing_since: datetime | None, now: datetime) -> bool:
     return failing_since is not None and now - failing_since >= FAILING_AFTER
 
 
+def _seconds(text: str, cap: timedelta) -> timedelta | None:
+    """Delta-seconds as HTTP defines them: ASCII digits only (``²`` and ``٣`` are digits to
+    Python, not to HTTP), clamped to ``cap`` (a 20-digit number must not overflow)."""
+    text = text.strip().strip('"')
+    if not text or not (text.isascii() and text.isdigit()):
+        return None
+    limit = int(cap.total_seconds())
+    return timedelta(seconds=limit if len(text) > len(str(limit)) else min(int(text), limit))
+
+
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """``Retry-After`` as seconds or an HTTP date -> a non-negative delay (``None`` if absent)."""
+    """``Retry-After`` as seconds or an HTTP date -> a delay in [0, 7 days] (``None`` if absent
+    or unreadable). Whatever a server sends, this never raises."""
     if not value or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if value[0].isdigit():
+        return _seconds(value, MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
-    return max(when - now, timedelta(0))
+    try:
+        delay = when - now
+    except OverflowError:
+        return MAX_RETRY_AFTER
+    return min(max(delay, timedelta(0)), MAX_RETRY_AFTER)
 
 
 def parse_max_age(cache_control: str | None) -> timedelta | None:
-    """``Cache-Control: max-age=N`` -> N seconds; ``no-cache``/``no-store`` ask for nothing."""
+    """``Cache-Control: max-age=N`` -> N seconds, at most a day (the longest interval between
+    checks); ``no-cache``/``no-store`` ask for nothing. Never raises."""
     if not cache_control:
         return None
     for directive in cache_control.split(","):
         name, _, value = directive.strip().partition("=")
-        if name.strip().lower() in {"max-age", "s-maxage"} and value.strip().strip('"').isdigit():
-            return timedelta(seconds=int(value.strip().strip('"')))
+        if name.strip().lower() in {"max-age", "s-maxage"}:
+            seconds = _seconds(value, MAX_INTERVAL)
+            if seconds is not None:
+                return seconds
     return None

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from tracker.config import Settings
+from tracker.sources.bounded_decode import SUPPORTED, BodyTooLarge, BoundedDecoder, DecodingFailed
+from tracker.sources.feed_network import GuardedTransport, fetch_deadline
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -47,17 +49,24 @@ class FetchResult:
 
 
 def make_client(settings: Settings) -> httpx.Client:
-    """An HTTP client with the feed reader's manners: timeouts, redirect limit, honest UA."""
+    """An HTTP client with the feed reader's manners: timeouts, redirect limit, honest UA,
+    and only public addresses (plus ``TRACKER_FEED_ALLOWED_NETWORKS``) on every hop."""
     timeout = httpx.Timeout(
         settings.feed_timeout_seconds,
         connect=min(CONNECT_TIMEOUT_SECONDS, settings.feed_timeout_seconds),
     )
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
     return httpx.Client(
         timeout=timeout,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": settings.user_agent, "Accept": ACCEPT},
-        limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+        headers={
+            "User-Agent": settings.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ", ".join(SUPPORTED),
+        },
+        transport=GuardedTransport(settings.feed_networks, limits=limits),
+        trust_env=False,
     )
 
 
@@ -79,12 +88,19 @@ def fetch_feed(
     max_bytes: int,
     deadline_seconds: float,
 ) -> FetchResult:
-    """GET ``url`` conditionally; the body is capped at ``max_bytes`` (after gzip decoding)
-    and the whole exchange at ``deadline_seconds`` (a server dripping a byte a second
-    defeats a read timeout, not a deadline)."""
+    """GET ``url`` conditionally; the body is capped at ``max_bytes`` (decoded, and decoded
+    with that bound, so a gzip bomb never inflates past it) and the whole exchange (connect,
+    redirects, headers, body) at ``deadline_seconds`` of wall-clock time: a server dripping
+    a byte a second defeats a read timeout, not a deadline."""
+    too_slow = f"too slow: no complete response within {deadline_seconds:g} s"
     started = time.monotonic()
+    headers: dict[str, str] = {}
+    final_url = url
     try:
-        with client.stream("GET", url, headers=conditional_headers(etag, last_modified)) as resp:
+        with (
+            fetch_deadline(deadline_seconds),
+            client.stream("GET", url, headers=conditional_headers(etag, last_modified)) as resp,
+        ):
             headers = {key.lower(): value for key, value in resp.headers.items()}
             final_url = str(resp.url)
             if resp.status_code == 304:
@@ -98,28 +114,23 @@ def fetch_feed(
                     error=f"HTTP {resp.status_code} {resp.reason_phrase}".strip(),
                 )
             declared = headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 return _too_big(final_url, headers, max_bytes)
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in resp.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    return _too_big(final_url, headers, max_bytes)
-                if time.monotonic() - started > deadline_seconds:
-                    return FetchResult(
-                        final_url,
-                        "error",
-                        200,
-                        headers=headers,
-                        error=f"too slow: body not received within {deadline_seconds:g} s",
-                    )
-                chunks.append(chunk)
+            decoder = BoundedDecoder(headers.get("content-encoding"), max_bytes)
+            chunks = [decoder.feed(chunk) for chunk in resp.iter_raw()]
             return FetchResult(final_url, "ok", 200, body=b"".join(chunks), headers=headers)
+    except BodyTooLarge:
+        return _too_big(final_url, headers, max_bytes)
+    except DecodingFailed as exc:
+        return FetchResult(final_url, "error", 200, headers=headers, error=f"bad body: {exc}")
     except httpx.TooManyRedirects:
         return FetchResult(url, "error", error=f"redirect loop (more than {MAX_REDIRECTS})")
     except httpx.TimeoutException as exc:
+        if "deadline" in str(exc) or time.monotonic() - started >= deadline_seconds:
+            return FetchResult(final_url, "error", headers=headers, error=too_slow)
         return FetchResult(url, "error", error=f"timeout: {type(exc).__name__}")
+    except httpx.ConnectError as exc:
+        return FetchResult(url, "error", error=f"cannot connect: {exc}")
     except httpx.DecodingError as exc:
         return FetchResult(url, "error", error=f"bad content encoding: {exc}")
     except (httpx.HTTPError, httpx.InvalidURL) as exc:

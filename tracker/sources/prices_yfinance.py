@@ -14,8 +14,15 @@ yfinance's defaults are wrong for an event study, so every choice is explicit he
 - Intraday requests respect Yahoo's limits (1m: 7 days per request and ~30 days back;
   2m-90m: 60 days back; 1h: 730 days back); older starts are clamped and noted.
 
-The downloader and the actions fetcher are injectable (same signatures as ``yf.download``
-and ``yf.Ticker(t).actions``): tests replay recorded frames at that boundary.
+- A bar whose period has not ended yet (today's daily bar before the close, the current
+  hour's bar) is partial: Yahoo serves it with the latest trade as its close. It is left
+  out (and noted), so a partial close is never stored as the session's close.
+
+``session`` is handed to yfinance (``yf.download(session=...)``, ``yf.Ticker(session=...)``):
+a curl_cffi or requests session, e.g. one behind a proxy; tests point one at a loopback
+server that answers like Yahoo's chart API, so the installed yfinance runs end to end. The
+downloader and the actions fetcher are injectable too (same signatures as ``yf.download``
+and ``yf.Ticker(t).actions``).
 """
 
 from __future__ import annotations
@@ -30,10 +37,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
+from tracker.impact.calendar import DEFAULT_CALENDAR, is_session, session_close
 from tracker.sources.prices import (
     TickerPrices,
     check_interval,
@@ -47,6 +56,16 @@ logger = logging.getLogger(__name__)
 Downloader = Callable[..., pd.DataFrame | None]
 ActionsFetcher = Callable[[str], pd.DataFrame]
 
+_INTERVAL_LENGTH = {
+    "1m": "1min",
+    "2m": "2min",
+    "5m": "5min",
+    "15m": "15min",
+    "30m": "30min",
+    "60m": "60min",
+    "90m": "90min",
+    "1h": "60min",
+}
 #: (how far back Yahoo serves the interval, the longest span one request may cover)
 INTRADAY_LIMITS: dict[str, tuple[timedelta, timedelta | None]] = {
     "1m": (timedelta(days=30), timedelta(days=7)),
@@ -56,33 +75,42 @@ INTRADAY_LIMITS: dict[str, tuple[timedelta, timedelta | None]] = {
 }
 RETRYABLE = re.compile(
     r"RateLimit|Too Many Requests|Timeout|timed out|Connection|Temporar|HTTPError|CurlError|"
-    r"RequestException|50[234]",
+    r"RequestException|\b50[234]\b",  # bounded: "period1=1737504000" is not an HTTP 504
     re.IGNORECASE,
 )
+_HTTP_STATUS = re.compile(r"HTTP Error (\d{3})|\b(\d{3}) Client Error")
 _ERROR_LINE = re.compile(r"^\s*(\[[^\]]*\]):\s*(.+)$", re.DOTALL)
 
 
-def _yf_download(**kwargs: Any) -> pd.DataFrame | None:
+def _yf_download(session: Any = None, **kwargs: Any) -> pd.DataFrame | None:
     import yfinance as yf
 
     yf.config.debug.hide_exceptions = False
-    result: pd.DataFrame | None = yf.download(**kwargs)
+    result: pd.DataFrame | None = yf.download(session=session, **kwargs)
     return result
 
 
-def _yf_actions(ticker: str) -> pd.DataFrame:
+def _yf_actions(ticker: str, session: Any = None) -> pd.DataFrame:
     import yfinance as yf
 
     yf.config.debug.hide_exceptions = False
-    actions: pd.DataFrame = yf.Ticker(ticker).actions
+    actions: pd.DataFrame = yf.Ticker(ticker, session=session).actions
     return actions
 
 
 def is_retryable(error: BaseException | str) -> bool:
-    """Rate limits and transient network failures are worth another try; the rest is not."""
+    """Rate limits and transient network failures are worth another try; the rest is not.
+
+    A client error other than 408/429 (yfinance reports an unknown symbol's quote lookup as
+    ``HTTPError('HTTP Error 404: Not Found')``) will answer the same way every time.
+    """
     if isinstance(error, TimeoutError | ConnectionError):
         return True
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    found = _HTTP_STATUS.search(text)
+    code = int(found.group(1) or found.group(2)) if found else 0
+    if 400 <= code < 500 and code not in (408, 429):
+        return False
     if not isinstance(error, str):
         text += " " + " ".join(cls.__name__ for cls in type(error).__mro__)
     return bool(RETRYABLE.search(text))
@@ -160,9 +188,12 @@ class YFinancePriceSource:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        session: Any = None,
+        calendar: str = DEFAULT_CALENDAR,
     ) -> None:
-        self.download = downloader or _yf_download
-        self.fetch_actions = actions_fetcher or _yf_actions
+        self.download = downloader or partial(_yf_download, session=session)
+        self.fetch_actions = actions_fetcher or partial(_yf_actions, session=session)
+        self.calendar = calendar
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.base_delay = base_delay
@@ -193,10 +224,29 @@ class YFinancePriceSource:
         if end is not None:  # yfinance's end is exclusive, ours inclusive
             kwargs["end"] = (end + timedelta(days=1)).isoformat()
         answers = self._fetch(tickers, kwargs, _daily_frame)
+        now = self.now()
         for answer in answers.values():
             if answer.ok and start is not None:
                 answer.bars = answer.bars[answer.bars["date"] >= start].reset_index(drop=True)
+            if answer.ok:
+                self._drop_partial_daily(answer, now)
         return answers
+
+    def _drop_partial_daily(self, answer: TickerPrices, now: datetime) -> None:
+        """Leave out bars of sessions that have not closed at ``now`` (Yahoo's live bar)."""
+        if answer.bars.empty:
+            return
+        recent = {day for day in set(answer.bars["date"]) if day >= now.date() - timedelta(days=1)}
+        open_sessions = {
+            day
+            for day in recent
+            if is_session(day, self.calendar) and session_close(day, self.calendar) > now
+        }
+        if open_sessions:
+            keep = ~answer.bars["date"].isin(open_sessions)
+            answer.bars = answer.bars[keep].reset_index(drop=True)
+            days = ", ".join(str(day) for day in sorted(open_sessions))
+            answer.notes.append(f"partial bar left out: session {days} not closed yet")
 
     def intraday_bars(
         self,
@@ -232,7 +282,12 @@ class YFinancePriceSource:
                 answers[ticker] = TickerPrices(ticker, bars=empty_intraday(), error=errors[0])
                 continue
             bars = pd.concat(good, ignore_index=True) if good else empty_intraday()
+            bars, unfinished = _complete_intraday(bars, interval, now, self.calendar)
             answer = TickerPrices(ticker, bars=bars, notes=[note] if note else [])
+            if unfinished:
+                answer.notes.append(
+                    f"partial bar left out: {unfinished} not complete at {now:%H:%M}Z"
+                )
             answer.notes += [f"window failed: {e}" for e in errors]
             answers[ticker] = answer
         return answers
@@ -242,7 +297,8 @@ class YFinancePriceSource:
         answers = {}
         for ticker in tickers:
             try:
-                raw = self._retrying(lambda t=ticker: self.fetch_actions(t), budget)  # type: ignore[misc]
+                with _captured_yfinance_errors():  # its pandas warnings, not the console
+                    raw = self._retrying(lambda t=ticker: self.fetch_actions(t), budget)  # type: ignore[misc]
                 answers[ticker] = TickerPrices(ticker, actions=_actions_from(raw))
             except Exception as exc:
                 answers[ticker] = TickerPrices(ticker, error=_describe(exc))
@@ -333,6 +389,31 @@ class YFinancePriceSource:
 
 
 # ------------------------------------------------------------------ shaping
+
+
+def _complete_intraday(
+    bars: pd.DataFrame, interval: str, now: datetime, calendar: str
+) -> tuple[pd.DataFrame, str | None]:
+    """The bars that ended by ``now`` (a bar ends after its interval or at the session's
+    close, whichever is first), and the start of the partial one left out, if any."""
+    if bars.empty:
+        return bars, None
+    starts = pd.DatetimeIndex(bars["ts"]).tz_convert("UTC")
+    ends = starts + pd.Timedelta(_INTERVAL_LENGTH[interval])
+    local_days = starts.tz_convert("America/New_York").date
+    closes = {
+        day: pd.Timestamp(session_close(day, calendar))
+        for day in set(local_days)
+        if is_session(day, calendar)
+    }
+    ends = pd.DatetimeIndex(
+        [min(end, closes.get(day, end)) for end, day in zip(ends, local_days, strict=True)]
+    )
+    complete = ends <= pd.Timestamp(now)
+    if complete.all():
+        return bars, None
+    partial = ", ".join(f"{ts:%Y-%m-%d %H:%M}Z" for ts in starts[~complete])
+    return bars[complete].reset_index(drop=True), partial
 
 
 def _describe(error: BaseException) -> str:
