@@ -72,7 +72,13 @@ def _recorded_prices(db: Database, settings: Settings) -> dict[str, int]:
 def _live_prices(db: Database, settings: Settings) -> dict[str, int]:
     from tracker.sources.prices_yfinance import YFinancePriceSource
 
-    return _prices(db, settings, YFinancePriceSource(), LIVE_PRICE_START, LIVE_PRICE_END)
+    return _prices(
+        db,
+        settings,
+        YFinancePriceSource(calendar=settings.calendar),
+        LIVE_PRICE_START,
+        LIVE_PRICE_END,
+    )
 
 
 def _prices(

@@ -56,7 +56,7 @@ def make_source(name: str, settings: Settings) -> PriceSource:
     if name == "yfinance":
         from tracker.sources.prices_yfinance import YFinancePriceSource
 
-        return YFinancePriceSource()
+        return YFinancePriceSource(calendar=settings.calendar)
     raise UserInputError(f"--source {name!r}: expected one of {', '.join(SOURCES)}")
 
 

@@ -73,7 +73,7 @@ def price_source(settings: Settings, *, replay: bool) -> Any:
         return RecordedPriceSource(settings.require_data_dir())
     from tracker.sources.prices_yfinance import YFinancePriceSource
 
-    return YFinancePriceSource()
+    return YFinancePriceSource(calendar=settings.calendar)
 
 
 def active_tickers(db: Database) -> list[str]:
