@@ -185,15 +185,15 @@ def test_quality_on_the_hand_labels(data_dir: Path, tmp_path: Path) -> None:
     scores = evaluate(data_dir, f"sqlite:///{tmp_path / 'eval.db'}")
     assert scores.labelled >= 300
     assert scores.entity_precision >= 0.99
-    assert scores.entity_recall >= 0.98
+    assert scores.entity_recall >= 0.99
     # floors at the figures of the week-long merge pass on 377 labels (was: pairwise recall
     # 0.613, separation 0.997, purity 0.96, inverse purity 0.934)
-    assert scores.pairwise_recall >= 0.87
+    assert scores.pairwise_recall >= 0.88
     assert scores.separation >= 0.98
     assert scores.purity >= 0.87
-    assert scores.inverse_purity >= 0.96
+    assert scores.inverse_purity >= 0.97
     held_out_purity, held_out_inverse = scores.by_split["B"]
-    assert held_out_purity >= 0.91
+    assert held_out_purity >= 0.89
     assert held_out_inverse >= 0.98
     assert scores.worthy_precision >= 0.94
     assert scores.worthy_recall >= 0.99

@@ -67,6 +67,16 @@ def verdict(title: str, *, published: datetime = NOW, first_fetch: datetime | No
     )
 
 
+def test_an_op_ed_is_known_by_its_summary() -> None:
+    # Ars Technica marks opinion in the summary, not the title (recorded 2025-01-30)
+    title = "I agree with OpenAI: You shouldn’t use other peoples’ work without permission"
+    summary = "Op-ed: OpenAI says DeepSeek used its data improperly. That must be frustrating!"
+    assert noise_class(shipped_rules(), title, "https://arstechnica.com/ai/x") is None
+    assert noise_class(shipped_rules(), title, "https://arstechnica.com/ai/x", summary) == (
+        "opinion"
+    )
+
+
 def test_tracked_news_is_worthy_and_noise_or_unrelated_is_not() -> None:
     assert verdict("NASA, US Navy ban DeepSeek amid growing security concerns").worthy
     review = verdict("Nvidia GeForce RTX 5090 review: a new king of 4K is here")
@@ -95,7 +105,7 @@ def test_rules_file_is_validated_with_a_clear_error(tmp_path: Path) -> None:
         parse_rules("noise:\n  deal:\n    title: ['(']\n", "w.yaml")
     with pytest.raises(UserInputError, match="archive_age_days must be positive"):
         parse_rules("archive_age_days: 0\n", "w.yaml")
-    with pytest.raises(UserInputError, match="takes 'title' and 'url'"):
+    with pytest.raises(UserInputError, match="takes 'title', 'url' and 'summary'"):
         parse_rules("noise:\n  deal:\n    body: ['x']\n", "w.yaml")
     custom = tmp_path / "rules.yaml"
     custom.write_text("noise:\n  sports:\n    title: ['super bowl']\n", encoding="utf-8")

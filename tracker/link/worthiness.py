@@ -29,17 +29,25 @@ from tracker.errors import UserInputError
 from tracker.link.entities import AI_TERMS, CONTEXT_ONLY_KINDS, EntityMatch
 from tracker.link.themes import ThemeSpec
 
+SUMMARY_HEAD = 200  # characters of a summary the summary patterns look at
+
 
 @dataclass(frozen=True)
 class NoiseRule:
-    """One class of non-news ("deal", "review", ...) recognised by its title or URL."""
+    """One class of non-news ("deal", "review", ...) recognised by its title, URL or the
+    start of its summary (outlets label an op-ed in the summary, not in the title)."""
 
     name: str
     title: tuple[re.Pattern[str], ...]
     url: tuple[re.Pattern[str], ...]
+    summary: tuple[re.Pattern[str], ...] = ()
 
-    def matches(self, title: str, url: str) -> bool:
-        return any(p.search(title) for p in self.title) or any(p.search(url) for p in self.url)
+    def matches(self, title: str, url: str, summary: str = "") -> bool:
+        return (
+            any(p.search(title) for p in self.title)
+            or any(p.search(url) for p in self.url)
+            or any(p.search(summary[:SUMMARY_HEAD]) for p in self.summary)
+        )
 
 
 @dataclass(frozen=True)
@@ -105,13 +113,16 @@ def parse_rules(text: str, where: str) -> WorthinessRules:
         raise UserInputError(f"{where}: 'noise' must map a class name to title/url patterns")
     rules = []
     for name, spec in noise.items():
-        if not isinstance(spec, dict) or not set(spec) <= {"title", "url"}:
-            raise UserInputError(f"{where}: noise class {name!r} takes 'title' and 'url' lists")
+        if not isinstance(spec, dict) or not set(spec) <= {"title", "url", "summary"}:
+            raise UserInputError(
+                f"{where}: noise class {name!r} takes 'title', 'url' and 'summary' lists"
+            )
         rules.append(
             NoiseRule(
                 str(name),
                 _patterns(spec.get("title"), f"{where}: noise {name!r} title"),
                 _patterns(spec.get("url"), f"{where}: noise {name!r} url"),
+                _patterns(spec.get("summary"), f"{where}: noise {name!r} summary"),
             )
         )
     return WorthinessRules(relevance, timedelta(days=archive_days), tuple(rules))
@@ -134,10 +145,10 @@ def load_rules(path: Path | None = None) -> WorthinessRules:
     return parse_rules(text, f"worthiness file {path}")
 
 
-def noise_class(rules: WorthinessRules, title: str, url: str = "") -> str | None:
-    """The first noise class whose title or URL pattern matches, if any."""
+def noise_class(rules: WorthinessRules, title: str, url: str = "", summary: str = "") -> str | None:
+    """The first noise class whose title, URL or summary pattern matches, if any."""
     for rule in rules.noise:
-        if rule.matches(title, url):
+        if rule.matches(title, url, summary.lstrip()):
             return rule.name
     return None
 
@@ -190,7 +201,7 @@ def judge(
         when = published_at.date().isoformat()
         reason = f"archive: published {when}, {days} days before its feed was first read"
         return Verdict(False, reason)
-    noise = noise_class(rules, title, url)
+    noise = noise_class(rules, title, url, body)
     if noise is not None:
         return Verdict(False, f"noise: {noise}")
     if not relevant(rules, title, body, matches, kinds, themes):
