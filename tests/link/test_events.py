@@ -186,14 +186,14 @@ def test_quality_on_the_hand_labels(data_dir: Path, tmp_path: Path) -> None:
     assert scores.labelled >= 300
     assert scores.entity_precision >= 0.99
     assert scores.entity_recall >= 0.99
-    # floors at the figures of the week-long merge pass on 377 labels (was: pairwise recall
-    # 0.613, separation 0.997, purity 0.96, inverse purity 0.934)
-    assert scores.pairwise_recall >= 0.88
-    assert scores.separation >= 0.98
-    assert scores.purity >= 0.87
+    # floors at the figures of the four-day merge pass on 377 labels (was: pairwise recall
+    # 0.613, separation 0.997, purity 0.96, inverse purity 0.934 on the same labels)
+    assert scores.pairwise_recall >= 0.86
+    assert scores.separation >= 0.99
+    assert scores.purity >= 0.9
     assert scores.inverse_purity >= 0.97
     held_out_purity, held_out_inverse = scores.by_split["B"]
-    assert held_out_purity >= 0.89
+    assert held_out_purity >= 0.93
     assert held_out_inverse >= 0.98
     assert scores.worthy_precision >= 0.94
     assert scores.worthy_recall >= 0.99
@@ -229,7 +229,8 @@ STORY = [
 
 
 def test_a_later_run_merges_stored_events_and_keeps_the_first_slug(database) -> None:
-    apart = ClusterParams(join_threshold=2.0, merge_threshold=9.0)
+    # every article apart: no similarity join, no near-duplicate titles, no merge
+    apart = ClusterParams(join_threshold=2.0, merge_threshold=9.0, near_duplicate_min_words=99)
     _synthetic(database, [(STORY[0], "", MON), (STORY[1], "", MON + timedelta(hours=1))])
     first = link_new_articles(database, params=apart)
     assert first.events_created == 2
