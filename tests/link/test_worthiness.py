@@ -30,6 +30,16 @@ NOISE = [
         "https://www.nytimes.com/2025/01/31/podcasts/hardfork-deepseek-china.html",
         "podcast",
     ),
+    (
+        "DeepSeek, Stargate, and the new AI arms race",
+        "https://www.theverge.com/decoder-podcast-with-nilay-patel/603045/deepseek-stargate",
+        "podcast",
+    ),
+    (
+        "https://github.com/deepseek-ai/DeepSeek-VL",
+        "https://github.com/deepseek-ai/DeepSeek-VL",
+        "listing",
+    ),
     ("Show HN: Race Timing with Integrated Replay", "", "forum_post"),
     ("Ask HN: Is anyone making money selling traditional downloadable software?", "", "forum_post"),
     ("How Europe Swung to the Right", "https://www.nytimes.com/2025/01/27/opinion/a", "opinion"),
