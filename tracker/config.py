@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     entities_file: Path | None = Field(
         default=None, description="YAML file extending the shipped entity dictionary."
     )
+    worthiness_file: Path | None = Field(
+        default=None,
+        description="YAML file replacing the shipped event-worthiness rule "
+        "(tracker/link/data/worthiness.yaml).",
+    )
 
     # markets and impact
     calendar: str = Field(default="XNYS", description="exchange_calendars code of the exchange")

@@ -6,7 +6,13 @@ corpus is linked by the real pipeline into a throw-away SQLite database; the lab
 
 * entity linking: entities found in each labelled title vs the hand labels (micro P/R);
 * clustering: purity (share of labelled articles whose event's majority label is theirs) and
-  inverse purity (share whose label's majority event is theirs: low = fragmented stories).
+  inverse purity (share whose label's majority event is theirs: low = fragmented stories);
+  pairwise co-membership recall (of the pairs of articles labelled with the same happening,
+  the share put in one event) and separation (of the pairs labelled with different
+  happenings, the share kept apart; an article in no event is apart from every other);
+* event-worthiness: precision and recall of "is in an event" against the ``worthy`` label
+  (an article reporting a happening that can move the tracked universe, not a deal, review,
+  how-to, opinion column, obituary, podcast, forum post or archive entry).
 
 Held-out check: the labelled happenings are split in two halves (``split_of``: alternating in
 name order, DeepSeek stories and the others each split evenly). Clustering parameters were tuned
@@ -41,6 +47,10 @@ class Scores:
     entity_recall: float
     purity: float
     inverse_purity: float
+    pairwise_recall: float
+    separation: float
+    worthy_precision: float
+    worthy_recall: float
     events_for_deepseek: int
     deepseek_happenings: int
     by_split: dict[str, tuple[float, float]]  # split -> (purity, inverse purity)
@@ -71,6 +81,35 @@ def purity(pairs: list[tuple[object, object]]) -> float:
     for group, cls in pairs:
         groups[group][cls] += 1
     return sum(c.most_common(1)[0][1] for c in groups.values()) / max(len(pairs), 1)
+
+
+def pairwise(assigned: list[tuple[object, object]]) -> tuple[float, float]:
+    """(co-membership recall, separation) over all pairs of (cluster, label) items."""
+    same_total = same_kept = diff_total = diff_apart = 0
+    for i, (cluster_a, label_a) in enumerate(assigned):
+        for cluster_b, label_b in assigned[i + 1 :]:
+            together = cluster_a == cluster_b
+            if label_a == label_b:
+                same_total += 1
+                same_kept += together
+            else:
+                diff_total += 1
+                diff_apart += not together
+    return same_kept / max(same_total, 1), diff_apart / max(diff_total, 1)
+
+
+def worthiness_scores(
+    labels: list[dict[str, object]], in_event: dict[str, bool]
+) -> tuple[float, float]:
+    """(precision, recall) of being in an event against the ``worthy`` labels."""
+    tp = fp = fn = 0
+    for label in labels:
+        truth = bool(label.get("worthy", True))
+        found = in_event[str(label["link"])]
+        tp += truth and found
+        fp += found and not truth
+        fn += truth and not found
+    return tp / max(tp + fp, 1), tp / max(tp + fn, 1)
 
 
 def split_of(labels: list[dict[str, object]]) -> dict[str, str]:
@@ -105,6 +144,10 @@ def evaluate(data_dir: Path, database_url: str) -> Scores:
         event_of[link] = event
         # an article kept out of the event stream (not AI news) counts as a cluster of its own
         pairs.append((event if event is not None else f"none:{link}", label["event"]))
+    pair_recall, separation = pairwise(pairs)
+    w_precision, w_recall = worthiness_scores(
+        labels, {link: event is not None for link, event in event_of.items()}
+    )
     deepseek_events = {
         event_of[str(label["link"])]
         for label in labels
@@ -124,6 +167,10 @@ def evaluate(data_dir: Path, database_url: str) -> Scores:
         entity_recall=round(recall, 3),
         purity=round(purity(pairs), 3),
         inverse_purity=round(purity([(c, g) for g, c in pairs]), 3),
+        pairwise_recall=round(pair_recall, 3),
+        separation=round(separation, 3),
+        worthy_precision=round(w_precision, 3),
+        worthy_recall=round(w_recall, 3),
         events_for_deepseek=len(deepseek_events),
         deepseek_happenings=len(
             {str(a["event"]) for a in labels if str(a["event"]).startswith("deepseek-")}
@@ -143,6 +190,10 @@ def main() -> None:
     print(f"entity recall (title):    {scores.entity_recall}")
     print(f"cluster purity:           {scores.purity}")
     print(f"cluster inverse purity:   {scores.inverse_purity}")
+    print(f"pairwise recall:          {scores.pairwise_recall}")
+    print(f"pairwise separation:      {scores.separation}")
+    print(f"worthiness precision:     {scores.worthy_precision}")
+    print(f"worthiness recall:        {scores.worthy_recall}")
     print(
         f"events holding the labelled DeepSeek stories: {scores.events_for_deepseek}"
         f" (for {scores.deepseek_happenings} labelled DeepSeek happenings)"

@@ -81,7 +81,8 @@ def test_tokens_drop_urls_stopwords_and_plurals() -> None:
 
 def test_merge_pass_joins_clusters_of_one_story_and_not_others() -> None:
     docs = docs_of(SELLOFF, T0, 0, frozenset({"nvidia"})) + docs_of(ROCKET, T0, 10, frozenset())
-    alone = ClusterParams(join_threshold=2.0, merge_threshold=9.0)  # every doc on its own
+    # every doc on its own (no similarity join, no near-duplicate titles, no merge)
+    alone = ClusterParams(join_threshold=2.0, merge_threshold=9.0, near_duplicate_min_words=99)
     assignments, _ = cluster_documents(docs, params=alone)
     assert len(groups(assignments)) == 5
     merged, clusters = cluster_documents(docs, params=replace(alone, merge_threshold=0.28))
@@ -101,7 +102,7 @@ def test_merge_pass_respects_the_time_window() -> None:
 
 
 def test_merge_pass_keeps_the_stored_cluster_and_leaves_untouched_ones() -> None:
-    params = ClusterParams(join_threshold=2.0)
+    params = ClusterParams(join_threshold=2.0, near_duplicate_min_words=99)
     old = [
         (42, docs_of(SELLOFF[:1], T0, 0, frozenset())),
         (43, docs_of(ROCKET[:1], T0, 5, frozenset())),
@@ -127,3 +128,34 @@ def test_merge_is_deterministic_whatever_the_input_order() -> None:
     first, _ = cluster_documents(docs, params=params)
     second, _ = cluster_documents(list(reversed(docs)), params=params)
     assert first == second
+
+
+def test_near_duplicate_titles_join_without_any_text_similarity() -> None:
+    no_join = ClusterParams(join_threshold=2.0, merge_threshold=9.0)
+    docs = docs_of(SELLOFF[:2] + ROCKET[:1], T0, 0, frozenset())
+    assignments, _ = cluster_documents(docs, params=no_join)
+    # the same words reordered are one headline; a rocket is not
+    assert groups(assignments) == [{0, 1}, {2}]
+    short = docs_of(["Chip stocks sink", "Sink chip stocks"], T0, 5, frozenset())
+    assignments, _ = cluster_documents(short, params=no_join)
+    assert len(groups(assignments)) == 2  # too few words to call two titles the same
+
+
+def test_shared_distinctive_entity_and_time_merge_different_words() -> None:
+    """Coverage of one rule in different words merges on the entity they share."""
+    words = [
+        "Washington imposes sweeping curbs on advanced processors",
+        "Allies get unrestricted access while others face numerical limits",
+    ]
+    docs = docs_of(words, T0, 0, frozenset({"export-controls"}))
+    apart = ClusterParams(join_threshold=2.0, merge_threshold=0.3, entity_bonus=0.0)
+    assignments, _ = cluster_documents(docs, params=apart)
+    assert len(groups(assignments)) == 2
+    together = replace(apart, entity_time_bonus=0.3)
+    assignments, _ = cluster_documents(docs, params=together)
+    assert groups(assignments) == [{0, 1}]
+    later = docs_of(words[:1], T0, 0, frozenset({"export-controls"})) + docs_of(
+        words[1:], T0 + timedelta(days=2), 1, frozenset({"export-controls"})
+    )
+    assignments, _ = cluster_documents(later, params=together)
+    assert len(groups(assignments)) == 2  # beyond entity_gap: the words must agree

@@ -121,3 +121,16 @@ def test_seed_entities_is_idempotent_and_links_tickers(database) -> None:
         assert not session.scalars(
             select(EntityTicker).where(EntityTicker.entity_id == first["deepseek"])
         ).all()
+
+
+def test_comparisons_and_excluded_phrases_are_not_the_entity() -> None:
+    """Real recorded headlines/summaries that used to link the wrong company."""
+    matcher = Matcher(load_dictionary())
+    teams = matcher.match("Microsoft Teams is getting a Facebook-like feed and follow button")
+    assert [m.slug for m in teams] == ["microsoft"]
+    intel = matcher.match(
+        "Same CPU, slower GPU and NPU: Meet the rest of Intel’s Core Ultra 200 laptop chips",
+        "Core Ultra 200U, 200H, and 200HX will all fall short of Copilot+ compatibility.",
+    )
+    assert [m.slug for m in intel] == ["intel"]
+    assert "microsoft" in {m.slug for m in matcher.match("Microsoft pushes Copilot in Word")}

@@ -33,6 +33,8 @@ TICKER_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 # "AMD" in "AMDs" ...); punctuation, hyphens and possessives are fine ("DeepSeek-R1", "Nvidia's").
 _BEFORE = r"(?<![^\W_])"
 _AFTER = r"(?![^\W_])"
+# A name used as a comparison is not the entity: "a Facebook-like feed" is Microsoft Teams news.
+_COMPARISON = re.compile(r"-(?:like|style|esque)(?![^\W_])", re.IGNORECASE)
 
 # Words that make an article AI news even when no dictionary entity is named.
 AI_TERMS = re.compile(
@@ -61,6 +63,7 @@ class EntitySpec:
     exact: tuple[str, ...] = ()
     ambiguous: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     parent: str | None = None
     user_defined: bool = False
 
@@ -127,6 +130,7 @@ def parse_entity(entry: Any, where: str, *, user_defined: bool = False) -> Entit
         exact=_strings(entry, "exact", where),
         ambiguous=_strings(entry, "ambiguous", where),
         context=_strings(entry, "context", where),
+        exclude=_strings(entry, "exclude", where),
         parent=str(entry["parent"]) if entry.get("parent") else None,
         user_defined=user_defined,
     )
@@ -197,6 +201,7 @@ class Matcher:
     _exact: dict[str, str] = field(default_factory=dict, init=False)
     _ambiguous: dict[str, str] = field(default_factory=dict, init=False)
     _context: dict[str, re.Pattern[str]] = field(default_factory=dict, init=False)
+    _exclude: dict[str, re.Pattern[str]] = field(default_factory=dict, init=False)
     _parents: dict[str, str] = field(default_factory=dict, init=False)
     _insensitive_re: re.Pattern[str] | None = field(default=None, init=False)
     _sensitive_re: re.Pattern[str] | None = field(default=None, init=False)
@@ -212,6 +217,11 @@ class Matcher:
                 self._exact.setdefault(_normalise_name(alias), spec.slug)
             for alias in spec.ambiguous:
                 self._ambiguous.setdefault(_normalise_name(alias), spec.slug)
+            if spec.exclude:
+                # the phrases are literal text, matched case-insensitively anywhere
+                self._exclude[spec.slug] = re.compile(
+                    "|".join(_name_pattern(e) for e in spec.exclude), re.IGNORECASE
+                )
             if spec.context:
                 self._context[spec.slug] = re.compile(
                     f"{_BEFORE}(?:{_alternation(spec.context)}){_AFTER}", re.IGNORECASE
@@ -234,10 +244,23 @@ class Matcher:
         if not text:
             return sure, unsure
         taken: list[tuple[int, int]] = []
+        excluded = {
+            slug: [m.span() for m in pattern.finditer(text)]
+            for slug, pattern in self._exclude.items()
+        }
+
+        def passing(slug: str, start: int, end: int) -> bool:
+            """A comparison ("Facebook-like") or a phrase the dictionary excludes for it."""
+            if _COMPARISON.match(text, end):
+                return True
+            return any(s <= start and end <= e for s, e in excluded.get(slug, ()))
+
         if self._insensitive_re is not None:
             for found in self._insensitive_re.finditer(text):
                 slug = self._folded.get(_normalise_name(found.group()).casefold())
-                if slug is not None:
+                if slug is not None and passing(slug, *found.span()):
+                    taken.append(found.span())
+                elif slug is not None:
                     sure[slug] = sure.get(slug, 0) + 1
                     taken.append(found.span())
         if self._sensitive_re is not None:
@@ -248,10 +271,12 @@ class Matcher:
                 name = _normalise_name(found.group())
                 if name in self._exact:
                     slug = self._exact[name]
-                    sure[slug] = sure.get(slug, 0) + 1
+                    if not passing(slug, start, end):
+                        sure[slug] = sure.get(slug, 0) + 1
                 elif name in self._ambiguous:
                     slug = self._ambiguous[name]
-                    unsure[slug] = unsure.get(slug, 0) + 1
+                    if not passing(slug, start, end):
+                        unsure[slug] = unsure.get(slug, 0) + 1
         return sure, unsure
 
     def match(self, title: str, body: str = "") -> list[EntityMatch]:

@@ -45,16 +45,17 @@ from tracker.link.cluster import (
     central_member,
     cluster_documents,
 )
-from tracker.link.curated import day0_of, read_timeline, shipped_timeline, slugify, upsert_curated
+from tracker.link.curated import day0_of, read_timeline, shipped_timeline, upsert_curated
 from tracker.link.entities import (
     EntitySpec,
     Matcher,
-    is_ai_news,
     load_dictionary,
     seed_entities,
     stored_user_entities,
 )
 from tracker.link.themes import ThemeSpec, event_themes, seed_themes, shipped_themes
+from tracker.link.titles import event_slug, readable_title
+from tracker.link.worthiness import WorthinessRules, judge, load_rules
 from tracker.markets.universe import seed_universe
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ SEED_LOOKBACK = timedelta(days=8)
 MAX_TEXT = 4000  # characters of a summary looked at; bounds the cost of giant entries
 ATTACH_WINDOW = (timedelta(days=-1), timedelta(days=2))
 ATTACH_THRESHOLD = 0.3
-# An entity links its tickers when it is in a title, or named in this many articles / this share.
+# An entity links its tickers when it is in a title, or named in at least this many articles
+# and this share of them: a rival named in passing in one summary ("tech giants like Google
+# and Meta" in a Stargate piece) is not what the event is about.
 ENTITY_SHARE = 0.25
 ENTITY_MIN_ARTICLES = 2
 
@@ -99,7 +102,8 @@ class LinkReport:
     """What one run did (stored in the job-run log by the scheduler)."""
 
     articles: int = 0
-    ai_articles: int = 0
+    ai_articles: int = 0  # event-worthy articles (clustered into events)
+    not_worthy: int = 0  # kept as articles only: noise, archive or not relevant
     entity_links: int = 0
     events_created: int = 0
     events_updated: int = 0
@@ -129,6 +133,36 @@ def _settings_entities_file() -> Path | None:
     return get_settings().entities_file
 
 
+def _settings_worthiness_file() -> Path | None:
+    from tracker.config import get_settings
+
+    return get_settings().worthiness_file
+
+
+def feed_first_fetch(session: Session, feed_ids: Sequence[int]) -> dict[int, datetime]:
+    """Per feed, when it was first fetched, as the newest entry that fetch brought.
+
+    The newest entry rather than the clock time: a recorded feed replayed today was "fetched"
+    on the day it was recorded, and an old archive post is old relative to what the feed was
+    publishing then (capped at the fetch time, for entries dated in the future)."""
+    firsts = dict(
+        session.execute(
+            select(Article.feed_id, func.min(Article.first_seen_at))
+            .where(Article.feed_id.in_(sorted(set(feed_ids))))
+            .group_by(Article.feed_id)
+        ).all()
+    )
+    out: dict[int, datetime] = {}
+    for feed_id, first_seen in sorted(firsts.items()):
+        newest = session.scalar(
+            select(func.max(Article.published_at)).where(
+                Article.feed_id == feed_id, Article.first_seen_at == first_seen
+            )
+        )
+        out[feed_id] = min(newest, first_seen) if newest is not None else first_seen
+    return out
+
+
 def load_matcher(
     session: Session, user_file: Path | None = None
 ) -> tuple[Matcher, list[EntitySpec]]:
@@ -156,12 +190,15 @@ def link_new_articles(
     now: datetime | None = None,
     params: ClusterParams | None = None,
     entities_file: Path | None = None,
+    worthiness: WorthinessRules | None = None,
 ) -> LinkReport:
-    """Link every article with ``linked_at IS NULL``: entities, events, themes, tickers."""
+    """Link every article with ``linked_at IS NULL``: entities for all, events for the
+    event-worthy ones (tracker/link/worthiness.py), with their themes and tickers."""
     now = now or datetime.now(UTC)
     params = params or ClusterParams()
     report = LinkReport()
     user_file = entities_file if entities_file is not None else _settings_entities_file()
+    rules = worthiness or load_rules(_settings_worthiness_file())
     with db.session() as session:
         matcher, specs, themes, entity_ids = prepare(session, user_file)
         kinds = {s.slug: s.kind for s in specs}
@@ -172,6 +209,7 @@ def link_new_articles(
         ).all()
         if not articles:
             return report
+        first_fetch = feed_first_fetch(session, [a.feed_id for a in articles])
         new_infos: list[_ArticleInfo] = []
         for article in articles:
             title = (article.title or "")[:1000]
@@ -189,13 +227,27 @@ def link_new_articles(
                 )
             report.entity_links += len(matches)
             report.articles += 1
-            if is_ai_news(title, body, matches, kinds):
+            verdict = judge(
+                rules,
+                title=title,
+                body=body,
+                url=article.canonical_url or article.guid or "",
+                matches=matches,
+                kinds=kinds,
+                published_at=article.published_at,
+                feed_first_fetch=first_fetch.get(article.feed_id),
+                themes=themes,
+            )
+            if not verdict.worthy:
+                report.not_worthy += 1
+                log.debug("article %s not event-worthy: %s", article.id, verdict.reason)
+            else:
                 new_infos.append(
                     _ArticleInfo(
                         Doc(
                             article.id,
                             article.published_at,
-                            title,
+                            readable_title(title, body, article.canonical_url or ""),
                             body,
                             frozenset(m.slug for m in matches),
                             str(article.feed_id),
@@ -253,7 +305,9 @@ def _seed_events(session: Session, since: datetime) -> dict[int, list[_ArticleIn
                 Doc(
                     article.id,
                     article.published_at,
-                    article.title or "",
+                    readable_title(
+                        article.title or "", article.summary_text or "", article.canonical_url or ""
+                    ),
                     (article.summary_text or "")[:MAX_TEXT],
                     frozenset(relevance[article.id]),
                     str(article.feed_id),
@@ -289,7 +343,7 @@ def _cluster_and_store(
         if key < 0:
             first = infos[min(cluster.members, key=lambda m: (infos[m].doc.at, m))].doc
             event = Event(
-                slug=f"{first.at:%Y-%m-%d}-{slugify(first.title, 60)}-{first.key}",
+                slug=event_slug(first.at, first.title, first.key),
                 title=first.title or "(untitled)",
                 origin="detected",
                 first_reported_at=first.at,
@@ -397,7 +451,7 @@ def _refresh_event(
     total = len(members)
     for slug in sorted(named, key=lambda s: (-named[s], s)):
         if slug not in entity_rows or not (
-            slug in titled or named[slug] >= min(ENTITY_MIN_ARTICLES, ENTITY_SHARE * total)
+            slug in titled or named[slug] >= max(ENTITY_MIN_ARTICLES, ENTITY_SHARE * total)
         ):
             continue
         links = session.execute(
