@@ -32,7 +32,16 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from tracker.impact.blas import single_threaded_blas
+from tracker.impact.grank import grank_test, member_uniform_ranks
 from tracker.impact.models import FloatArray, IntArray
+from tracker.impact.power import normal_mde_multiplier
+from tracker.impact.resampling import (
+    placebo_p,
+    placebo_starts,
+    rademacher_signs,
+    wild_bootstrap_p,
+)
+from tracker.impact.skewness import skewness_corrected_t
 from tracker.impact.study import USABLE_STATUSES, StudyResult, Window, window_label
 from tracker.impact.windowsums import ROWS_PER_BLOCK, row_blocks
 
@@ -60,6 +69,17 @@ GROUP_STATISTIC_NAMES = (
     "corrado_p",
     "gsign_z",
     "gsign_p",
+    "grank_z",
+    "grank_t",
+    "grank_p",
+    "skew_t",
+    "skew_p",
+    "perm_p",
+    "boot_p",
+    "bhar_mean",
+    "bhar_skew_t",
+    "bhar_skew_p",
+    "mde",
 )
 
 
@@ -88,6 +108,17 @@ class GroupResult:
     corrado_p: float
     gsign_z: float
     gsign_p: float
+    grank_z: float = math.nan
+    grank_t: float = math.nan
+    grank_p: float = math.nan
+    skew_t: float = math.nan
+    skew_p: float = math.nan
+    perm_p: float = math.nan
+    boot_p: float = math.nan
+    bhar_mean: float = math.nan
+    bhar_skew_t: float = math.nan
+    bhar_skew_p: float = math.nan
+    mde: float = math.nan
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -470,6 +501,16 @@ def group_statistics_many(
         p_pos = seg(pairs.share_pos[member]) / n
         wins = seg((car > 0).astype(np.float64))
         gsign = (wins - n * p_pos) / np.sqrt(n * p_pos * (1.0 - p_pos))
+        # GRANK, skewness-corrected t (CAR and BHAR), minimum detectable CAAR
+        gsar0 = scar / sd_scar[group_of]
+        grank_z, grank_t, grank_p = _grank(result, pairs, est, member, sizes, gsar0)
+        skew_t, skew_p = skewness_corrected_t(car, sizes)
+        bhar = arrays.bhar[member]
+        bhar_mean = seg(bhar) / n
+        bhar_skew_t, bhar_skew_p = skewness_corrected_t(bhar, sizes)
+        caar_se = np.sqrt(seg(arrays.variance[member])) / n
+        mde = normal_mde_multiplier() * caar_se * np.sqrt(inflation)
+        perm_p, boot_p = _resampling(result, names, used, est, window, car, caar, sizes)
 
         p_values = {
             "patell": _two_sided_normal(patell),
@@ -517,6 +558,17 @@ def group_statistics_many(
                 corrado_p=float(p_values["corrado"][g]) if ok else nan,
                 gsign_z=float(gsign[g]) if ok else nan,
                 gsign_p=float(p_values["gsign"][g]) if ok else nan,
+                grank_z=float(grank_z[g]),
+                grank_t=float(grank_t[g]),
+                grank_p=float(grank_p[g]),
+                skew_t=float(skew_t[g]),
+                skew_p=float(skew_p[g]),
+                perm_p=float(perm_p[g]),
+                boot_p=float(boot_p[g]),
+                bhar_mean=float(bhar_mean[g]) if ok else nan,
+                bhar_skew_t=float(bhar_skew_t[g]),
+                bhar_skew_p=float(bhar_skew_p[g]),
+                mde=float(mde[g]),
             )
         )
     return out
@@ -584,3 +636,60 @@ def _corrado(
     s = np.sqrt(np.nanmean(kbar * kbar, axis=1))
     length = np.isfinite(kbar_win).sum(axis=1)
     return np.asarray(np.nansum(kbar_win, axis=1) / (np.sqrt(length) * s), dtype=np.float64)
+
+
+def _grank(
+    result: StudyResult,
+    pairs: _PairRanks,
+    est: _GroupEstimation,
+    member: IntArray,
+    sizes: IntArray,
+    gsar0: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """GRANK per group (grank.py), block by block of member rows: no re-sorting per window."""
+    resid = result.fit.residuals
+    sigma = np.sqrt(result.fit.sigma2)
+    width = resid.shape[1]
+    sum_u_est = np.zeros((len(sizes), width))
+    sum_u0 = np.zeros(len(sizes))
+    starts = np.cumsum(sizes) - sizes
+    for g0, g1 in _group_blocks(sizes):
+        lo = int(starts[g0])
+        rows = slice(lo, lo + int(sizes[g0:g1].sum()))
+        chosen = member[rows]
+        u_est, u0 = member_uniform_ranks(
+            resid[chosen], sigma[chosen], gsar0[rows], pairs.rank2[chosen].astype(np.float64)
+        )
+        sum_u_est[g0:g1] = _segment_sum(u_est, sizes[g0:g1])
+        sum_u0[g0:g1] = _segment_sum(u0, sizes[g0:g1])
+    return grank_test(sum_u_est, est.present, sum_u0, sizes.astype(np.float64))
+
+
+def _resampling(
+    result: StudyResult,
+    names: list[str],
+    used: list[IntArray],
+    est: _GroupEstimation,
+    window: Window,
+    car: FloatArray,
+    caar: FloatArray,
+    sizes: IntArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Placebo and wild-bootstrap p per basket (resampling.py), seeded by the basket's name."""
+    draws, seed = result.params.resampling_draws, result.params.resampling_seed
+    length = window[1] - window[0] + 1
+    n_starts = est.aar.shape[1] - length + 1
+    perm = np.full(len(names), np.nan)
+    boot = np.full(len(names), np.nan)
+    if draws == 0:
+        return perm, boot
+    ends = np.cumsum(sizes)
+    for g, name in enumerate(names):
+        if len(used[g]) < 2:
+            continue
+        if n_starts > 0:
+            starts = placebo_starts(seed, name, n_starts, draws)
+            perm[g] = placebo_p(est.aar[g], length, float(caar[g]), starts)
+        members_car = car[ends[g] - sizes[g] : ends[g]]
+        boot[g] = wild_bootstrap_p(members_car, rademacher_signs(seed, name, draws, len(used[g])))
+    return perm, boot

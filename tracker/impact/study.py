@@ -38,6 +38,8 @@ from tracker.impact.models import (
     n_parameters,
     window_moments,
 )
+from tracker.impact.power import minimum_detectable_effect
+from tracker.impact.resampling import DEFAULT_DRAWS, DEFAULT_SEED
 from tracker.impact.windowsums import WindowSums, row_blocks, window_rows
 
 Window = tuple[int, int]
@@ -92,6 +94,8 @@ class StudyParameters:
     event_windows: tuple[Window, ...] = DEFAULT_WINDOWS
     min_estimation_returns: int = 120
     calendar: str = DEFAULT_CALENDAR
+    resampling_draws: int = DEFAULT_DRAWS  # placebo and wild-bootstrap draws per basket
+    resampling_seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", ModelName(self.model))
@@ -115,6 +119,10 @@ class StudyParameters:
             raise ValueError(f"min_estimation_returns must be at least {floor} for this model")
         if self.min_estimation_returns > e2 - e1 + 1:
             raise ValueError("min_estimation_returns exceeds the estimation window length")
+        if self.resampling_draws < 0:
+            raise ValueError("resampling_draws must be >= 0 (0 turns the resampling tests off)")
+        if self.resampling_seed < 0:
+            raise ValueError("resampling_seed must be a non-negative integer")
 
     @property
     def model_name(self) -> ModelName:
@@ -168,6 +176,9 @@ class FirmResult:
     scar: float
     abnormal_volume: float
     value_change: float
+    bhar: float = math.nan
+    bhar_t: float = math.nan
+    mde: float = math.nan
     ar: dict[int, float] = field(default_factory=dict)
 
 
@@ -185,6 +196,9 @@ class WindowArrays:
     n_days: IntArray
     raw_return: FloatArray
     value_change: FloatArray
+    bhar: FloatArray
+    bhar_t: FloatArray
+    mde: FloatArray
 
 
 @dataclass(frozen=True)
@@ -294,6 +308,9 @@ class StudyResult:
                         "scar": arrays.car_t,
                         "abnormal_volume": self.abnormal_volume,
                         "value_change": arrays.value_change,
+                        "bhar": arrays.bhar,
+                        "bhar_t": arrays.bhar_t,
+                        "mde": arrays.mde,
                     }
                 )
             )
@@ -342,6 +359,9 @@ class StudyResult:
                     "ar": {str(d): _json_float(v) for d, v in rec.ar.items()},
                     "abnormal_volume": _json_float(rec.abnormal_volume),
                     "value_change": _json_float(rec.value_change),
+                    "bhar": _json_float(rec.bhar),
+                    "bhar_t": _json_float(rec.bhar_t),
+                    "mde": _json_float(rec.mde),
                     "status": rec.status,
                 }
             )
@@ -634,6 +654,9 @@ def _window_arrays(
     dof = fitted.dof.astype(float)
     p_value = 2.0 * stats.t.sf(np.abs(t_stat), np.where(usable, dof, np.nan))
 
+    bhar = buy_and_hold_abnormal(y, ar)
+    bhar = np.where(usable, bhar, np.nan)
+
     measured = ~pending
     present = np.isfinite(y)
     gross = np.where(present, 1.0 + y, 1.0).prod(axis=1) - 1.0
@@ -654,7 +677,22 @@ def _window_arrays(
         n_days=np.where(usable, moments.n_days, 0),
         raw_return=raw_return,
         value_change=value_change,
+        bhar=bhar,
+        bhar_t=bhar / se,
+        mde=minimum_detectable_effect(se, np.where(usable, dof, np.nan)),
     )
+
+
+def buy_and_hold_abnormal(y: FloatArray, ar: FloatArray) -> FloatArray:
+    """BHAR = prod(1 + R_t) - prod(1 + E[R_t]) over the window days with an AR (P, L).
+
+    E[R_t] = R_t - AR_t, the model's expected return; days without an AR drop out of both
+    products, as they drop out of the CAR. NaN where the pair has no AR at all.
+    """
+    present = np.isfinite(ar)
+    held = np.where(present, 1.0 + y, 1.0).prod(axis=1)
+    expected = np.where(present, 1.0 + y - ar, 1.0).prod(axis=1)
+    return np.asarray(np.where(present.any(axis=1), held - expected, np.nan), dtype=np.float64)
 
 
 def _abnormal_volume(
