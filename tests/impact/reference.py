@@ -289,13 +289,14 @@ def _hall_skew_t(x: np.ndarray) -> tuple[float, float]:
 def reference_robust(
     pairs: list[RefPair],
     window: tuple[int, int],
-    basket: str,
     params: StudyParameters,
 ) -> dict[str, float]:
     """GRANK, skewness-corrected t, BHAR mean, placebo and wild bootstrap, basket MDE."""
-    from tracker.impact.resampling import placebo_starts, rademacher_signs
+    from tracker.impact.resampling import draw_key, placebo_starts, rademacher_signs
 
     used = [p for p in pairs if p.status[window] in USABLE]
+    used.sort(key=lambda p: p.key[1])  # draws are keyed and assigned by ticker
+    basket = draw_key([p.key[1] for p in used])
     n = len(used)
     out: dict[str, float] = {"n": n}
     if n < 2:

@@ -166,7 +166,7 @@ def test_robust_statistics_match_reference_on_recorded_data(market, model, facto
     for window in params.event_windows:
         got = {g.basket: g for g in group_statistics_many(result, groups, window)}
         for name, members in groups.items():
-            want = reference_robust([refs[m] for m in members], window, name, params)
+            want = reference_robust([refs[m] for m in members], window, params)
             for key in ROBUST_KEYS:
                 np.testing.assert_allclose(
                     getattr(got[name], key), want[key], rtol=RTOL, atol=1e-14,

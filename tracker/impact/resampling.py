@@ -1,7 +1,8 @@
 """Resampling nulls for a basket's CAAR: a placebo (permutation) test and a wild bootstrap.
 
-Both are seeded per basket, so a basket's p-values do not depend on which other baskets are
-computed in the same call, and a rerun reproduces them exactly. Draws are indices and signs
+Both are seeded per basket (by its members' tickers, see draw_key), so a basket's p-values do
+not depend on its name or on which other baskets are computed in the same call, and a rerun
+reproduces them exactly. Draws are indices and signs
 drawn in bulk; the statistics are array operations (no loop over draws).
 
 Placebo test (pseudo-event dates; Brown & Warner 1985's simulation design, Corrado 1989):
@@ -22,6 +23,7 @@ and imposes a zero mean; t*_b is t recomputed on CAR*.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -33,8 +35,13 @@ PLACEBO_STREAM = 0
 BOOTSTRAP_STREAM = 1
 
 
+def draw_key(sorted_tickers: Sequence[str]) -> str:
+    """What a basket's draws are seeded by: its members' tickers, in sorted order."""
+    return "\n".join(sorted_tickers)
+
+
 def basket_generator(seed: int, basket: str, stream: int) -> np.random.Generator:
-    """The generator of one basket's draws: the same seed and basket give the same draws."""
+    """The generator of one basket's draws: the same seed and basket key give the same draws."""
     return np.random.default_rng([seed, zlib.crc32(basket.encode("utf-8")), stream])
 
 

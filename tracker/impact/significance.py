@@ -36,6 +36,7 @@ from tracker.impact.grank import grank_test, member_uniform_ranks
 from tracker.impact.models import FloatArray, IntArray
 from tracker.impact.power import normal_mde_multiplier
 from tracker.impact.resampling import (
+    draw_key,
     placebo_p,
     placebo_starts,
     rademacher_signs,
@@ -675,7 +676,12 @@ def _resampling(
     caar: FloatArray,
     sizes: IntArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """Placebo and wild-bootstrap p per basket (resampling.py), seeded by the basket's name."""
+    """Placebo and wild-bootstrap p per basket (resampling.py).
+
+    The draws are seeded by the members' tickers (sorted), and each sign goes to the same
+    ticker whatever the member order: the stored rows (named by event id) and an on-the-fly
+    query (named by slug) get identical p-values.
+    """
     draws, seed = result.params.resampling_draws, result.params.resampling_seed
     length = window[1] - window[0] + 1
     n_starts = est.aar.shape[1] - length + 1
@@ -684,12 +690,17 @@ def _resampling(
     if draws == 0:
         return perm, boot
     ends = np.cumsum(sizes)
-    for g, name in enumerate(names):
+    for g in range(len(names)):
         if len(used[g]) < 2:
             continue
+        tickers = result.tickers[used[g]].astype(str)
+        order = np.argsort(tickers, kind="stable")
+        key = draw_key(tickers[order])
         if n_starts > 0:
-            starts = placebo_starts(seed, name, n_starts, draws)
+            starts = placebo_starts(seed, key, n_starts, draws)
             perm[g] = placebo_p(est.aar[g], length, float(caar[g]), starts)
         members_car = car[ends[g] - sizes[g] : ends[g]]
-        boot[g] = wild_bootstrap_p(members_car, rademacher_signs(seed, name, draws, len(used[g])))
+        signs = np.empty((draws, len(order)))
+        signs[:, order] = rademacher_signs(seed, key, draws, len(order))
+        boot[g] = wild_bootstrap_p(members_car, signs)
     return perm, boot
