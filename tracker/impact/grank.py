@@ -25,31 +25,6 @@ from scipy import stats
 from tracker.impact.models import FloatArray
 
 
-def member_uniform_ranks(
-    residuals: FloatArray, sigma: FloatArray, gsar0: FloatArray, rank2: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """(U on estimation days (n, E), 0 where missing; U of the event observation (n,)).
-
-    rank2 is twice each residual's average rank among the member's own residuals (0 where
-    missing): dividing by sigma_i > 0 keeps that order, so only the event observation's
-    place has to be found (one comparison pass), not a re-sort.
-    """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sar = residuals / sigma[:, None]
-    present = np.isfinite(sar)
-    above = sar > gsar0[:, None]
-    equal = sar == gsar0[:, None]
-    count = present.sum(axis=1)
-    n_above = above.sum(axis=1)
-    n_equal = equal.sum(axis=1)
-    scale = 1.0 / (count + 2.0)  # 1 / (T_i + 1), T_i = M_i + 1
-    u_est = (0.5 * rank2 + above + 0.5 * equal) * scale[:, None] - 0.5
-    u_est = np.where(present, u_est, 0.0)
-    rank0 = 1.0 + (count - n_above - n_equal) + 0.5 * n_equal
-    u0 = np.where(np.isfinite(gsar0), rank0 * scale - 0.5, np.nan)
-    return np.asarray(u_est, dtype=np.float64), np.asarray(u0, dtype=np.float64)
-
-
 def grank_test(
     sum_u_est: FloatArray, present: FloatArray, sum_u0: FloatArray, n: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
