@@ -67,9 +67,10 @@ es.Single._parameters["returns"] = data
 repeat = spec["repeat"]
 out = []
 times = []
+cpus = []
 for _ in range(repeat):
     out = []
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for ticker, day0 in spec["pairs"]:
         ev = es.Single.market_model(
             security_ticker=ticker, market_ticker="SPY", event_date=np.datetime64(day0),
@@ -78,7 +79,8 @@ for _ in range(repeat):
         out.append({"ar": list(map(float, ev.AR)), "car": float(ev.CAR[-1]),
                     "t": float(ev.tstat[-1]), "var_ar": float(ev.var_AR[0]), "df": int(ev.df)})
     times.append(time.perf_counter() - t0)
-json.dump({"times": times, "results": out, "version": es.__version__}, sys.stdout)
+    cpus.append(time.process_time() - c0)
+json.dump({"times": times, "cpu": cpus, "results": out, "version": es.__version__}, sys.stdout)
 """
 
 
@@ -190,10 +192,10 @@ def peer_comparison(peer_python: str, sizes: list[str], runs: int) -> None:
     params = StudyParameters(event_windows=(WINDOW,))
     print(f"{len(pool):,} distinct real pairs with a complete span in the recorded data")
     print(
-        "| pairs | eventstudy (median, spread, load) | engine (median, spread, load) | ratio |"
-        " max abs CAR diff |"
+        "| pairs | eventstudy (median, spread, load) | engine (median, spread, load) | ratio wall |"
+        " ratio cpu | max abs CAR diff |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for size in sizes:
         if size == "45":
             pairs = deepseek_pairs(returns)
@@ -210,18 +212,24 @@ def peer_comparison(peer_python: str, sizes: list[str], runs: int) -> None:
         try:
             peer = run_peer(peer_python, returns, pairs, runs)
         except (RuntimeError, OSError) as exc:
-            print(f"| {len(pairs):,} | PEER FAILED: {exc} | {engine.text(4)} | | |")
+            print(f"| {len(pairs):,} | PEER FAILED: {exc} | {engine.text(4)} | | | |")
             continue
         times = [float(x) for x in peer["times"]]  # type: ignore[attr-defined]
+        cpus = [float(x) for x in peer["cpu"]]  # type: ignore[attr-defined]
         load = peer["load"]
         peer_text = (
             f"median {statistics.median(times):.4f} s (min {min(times):.4f}, max {max(times):.4f};"
+            f" cpu median {statistics.median(cpus):.4f} s;"
             f" load {min(load):.1f}-{max(load):.1f}; n={len(times)})"  # type: ignore[call-overload]
         )
         ratio = statistics.median(times) / engine.median
+        ratio_cpu = statistics.median(cpus) / statistics.median(engine.cpu)
         peer_car = np.array([r["car"] for r in peer["results"]])  # type: ignore[attr-defined]
         diff = np.nanmax(np.abs(result.windows[WINDOW].car - peer_car))
-        print(f"| {len(pairs):,} | {peer_text} | {engine.text(4)} | {ratio:,.0f}x | {diff:.1e} |")
+        print(
+            f"| {len(pairs):,} | {peer_text} | {engine.text(4)} | {ratio:,.0f}x | "
+            f"{ratio_cpu:,.0f}x | {diff:.1e} |"
+        )
 
 
 def scale_test(runs: int, n_events: int = 1000, n_firms: int = 100) -> None:

@@ -436,17 +436,18 @@ def run_event_study(
     index = _session_index(returns)
     data = returns.to_numpy(dtype=np.float64, na_value=np.nan)
     n_rows, n_cols = data.shape
-    keys = [(r.event_key, r.ticker) for r in requests]
-    if len(set(keys)) != len(keys):
+    # one pass of attribute reads per request; lookups below are vectorised (pandas hashing)
+    key_list = [r.event_key for r in requests]
+    ticker_list = [r.ticker for r in requests]
+    if len(set(zip(key_list, ticker_list, strict=True))) != len(requests):
         raise ValueError("duplicate (event_key, ticker) requests")
-    columns = {str(c): i for i, c in enumerate(returns.columns)}
-    event_keys = np.array([r.event_key for r in requests], dtype=object)
-    tickers = np.array([r.ticker for r in requests], dtype=object)
+    event_keys = np.array(key_list, dtype=object)
+    tickers = np.array(ticker_list, dtype=object)
     epoch = date(1970, 1, 1).toordinal()
     day0 = (
         np.fromiter((r.day0.toordinal() for r in requests), np.int64, len(requests)) - epoch
     ).astype("datetime64[D]")
-    col = np.array([columns.get(t, n_cols) for t in tickers], dtype=np.int64)
+    col = _column_of(returns.columns, tickers)
     position = np.searchsorted(index.values.astype("datetime64[D]"), day0).astype(np.int64)
     has_data = np.flatnonzero(np.isfinite(data).any(axis=1))
     last_row = int(has_data[-1]) if len(has_data) else -1
@@ -459,7 +460,7 @@ def run_event_study(
     lo, hi = min(e1, s_lo - 1), max(e2, s_hi)
     grid = _Gatherer(data, position, lo, hi)
 
-    reg_cols = np.array([columns.get(t, n_cols) for t in params.regressors], dtype=np.int64)
+    reg_cols = _column_of(returns.columns, np.array(params.regressors, dtype=object))
     reg = np.broadcast_to(reg_cols, (len(requests), len(reg_cols)))
     if params.model_name is ModelName.MARKET:
         fitted, firm_valid = _fit_market(data, grid, col, int(reg_cols[0]), est_offsets, params)
@@ -478,13 +479,10 @@ def run_event_study(
     ar_span[~fit_valid] = np.nan
 
     price_grid = _grid_for(_aligned(prices, index), tickers, position, lo, hi)
-    shares = np.array(
-        [
-            np.nan if shares_outstanding is None else shares_outstanding.get(t, np.nan)
-            for t in tickers
-        ],
-        dtype=np.float64,
-    )
+    shares = np.full(len(requests), np.nan)
+    if shares_outstanding:
+        known = pd.Series(shares_outstanding, dtype=np.float64)
+        shares = known.reindex(pd.Index(tickers, dtype=object)).to_numpy(dtype=np.float64)
     windows = {}
     for window in params.event_windows:
         windows[window] = _window_arrays(
@@ -521,6 +519,16 @@ def run_event_study(
         pair_status=_STATUS_TEXT[pair_code],
         fit_valid=fit_valid,
     )
+
+
+def _column_of(columns: pd.Index, names: NDArray_str) -> IntArray:
+    """Column number of each name (str of the column label), len(columns) when absent."""
+    labels = pd.Index([str(c) for c in columns], dtype=object)
+    if not labels.is_unique:  # the last column of a repeated label wins, as a dict would
+        last = {label: i for i, label in enumerate(labels)}
+        return np.array([last.get(n, len(columns)) for n in names], dtype=np.int64)
+    found = labels.get_indexer(pd.Index(names, dtype=object))
+    return np.asarray(np.where(found < 0, len(columns), found), dtype=np.int64)
 
 
 def _fit_market(
@@ -585,9 +593,8 @@ def _grid_for(
 ) -> tuple[_Gatherer, IntArray] | None:
     if frame is None:
         return None
-    columns = {str(c): i for i, c in enumerate(frame.columns)}
     matrix = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    cols = np.array([columns.get(t, matrix.shape[1]) for t in tickers], dtype=np.int64)
+    cols = _column_of(frame.columns, tickers)
     return _Gatherer(matrix, position, lo, hi), cols
 
 
