@@ -1,12 +1,16 @@
 """Benchmark: the impact engine against PyPI eventstudy==0.1a12, and 100k pairs at scale.
 
-Run from the repository root:
-    /work/main/.venv/bin/python bench/bench_impact.py [--peer-python /work/venv-bench/bin/python]
+Run from the repository root (the `bench` extra installs the peer into the venv):
+    .venv/bin/python bench/bench_impact.py [--runs 5] [--sizes 45,500,5000,all]
 
-Part 1 uses the recorded prices (TRACKER_DATA_DIR) and runs the peer in its own venv through
-a subprocess (it pins nothing but pulls matplotlib/statsmodels; kept out of the product venv).
-Part 2 is SYNTHETIC (fixed seed): 100,000 (event, ticker) pairs, every statistic of the spec.
-Figures are printed, never asserted.
+Part 1 uses the recorded prices (TRACKER_DATA_DIR): the SAME real (ticker, day 0) pairs go to
+both tools at each size (45 = the DeepSeek days; larger sizes are distinct real pairs drawn
+with a fixed seed from every session whose estimation + event span is complete, as the peer
+cannot handle gaps). The peer runs in a subprocess of --peer-python (default: this Python).
+Part 2 is SYNTHETIC (fixed seed): 100,000 (event, ticker) pairs, every statistic, without and
+with the resampling tests (1,000 placebo + 1,000 wild-bootstrap draws per basket and window).
+Every figure is the median of --runs runs (>= 5) with its min-max spread and the 1-minute load
+average when it was taken; figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -60,10 +66,11 @@ for k, v in spec["returns"].items():
 es.Single._parameters["returns"] = data
 repeat = spec["repeat"]
 out = []
-best = float("inf")
-for _ in range(repeat):  # best of: the same rule as the engine's timing
+times = []
+cpus = []
+for _ in range(repeat):
     out = []
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for ticker, day0 in spec["pairs"]:
         ev = es.Single.market_model(
             security_ticker=ticker, market_ticker="SPY", event_date=np.datetime64(day0),
@@ -71,8 +78,9 @@ for _ in range(repeat):  # best of: the same rule as the engine's timing
         )
         out.append({"ar": list(map(float, ev.AR)), "car": float(ev.CAR[-1]),
                     "t": float(ev.tstat[-1]), "var_ar": float(ev.var_AR[0]), "df": int(ev.df)})
-    best = min(best, time.perf_counter() - t0)
-json.dump({"per_repeat": best, "results": out, "version": es.__version__}, sys.stdout)
+    times.append(time.perf_counter() - t0)
+    cpus.append(time.process_time() - c0)
+json.dump({"times": times, "cpu": cpus, "results": out, "version": es.__version__}, sys.stdout)
 """
 
 
@@ -94,38 +102,60 @@ def load_returns(root: Path) -> pd.DataFrame:
     return returns_matrix(prices)
 
 
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+class Timing:
+    """Runs of one measurement: wall and cpu seconds, and the load average at each run."""
+
+    def __init__(self, wall: list[float], cpu: list[float], load: list[float]) -> None:
+        self.wall, self.cpu, self.load = wall, cpu, load
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+    def text(self, digits: int = 3) -> str:
+        return (
+            f"median {self.median:.{digits}f} s (min {min(self.wall):.{digits}f}, "
+            f"max {max(self.wall):.{digits}f}; cpu median {statistics.median(self.cpu):.{digits}f}"
+            f" s; load {min(self.load):.1f}-{max(self.load):.1f}; n={len(self.wall)})"
+        )
+
+
+def timed(fn: Callable[[], object], runs: int) -> Timing:
+    wall, cpu, load = [], [], []
+    for _ in range(runs):
+        load.append(os.getloadavg()[0])
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return Timing(wall, cpu, load)
 
 
-def peer_comparison(peer_python: str) -> None:
-    print("== Part 1: engine vs eventstudy==0.1a12, recorded data, market model, window [-5,+5]")
-    root = data_dir()
-    if not (root / "prices/daily").is_dir():
-        print(f"SKIPPED: recorded data not found at {root} (set TRACKER_DATA_DIR)")
-        return
-    returns = load_returns(root)
-    # the peer cannot handle gaps: keep pairs whose whole estimation+event span is complete
+def candidate_pairs(returns: pd.DataFrame) -> list[tuple[str, date]]:
+    """Every real (ticker, day 0) whose estimation + event span is complete (no gaps)."""
+    complete = returns[[*TICKERS, "SPY"]].notna().to_numpy()
+    span = np.vstack([np.zeros((1, complete.shape[1]), dtype=np.int64), complete.cumsum(axis=0)])
+    out = []
+    for pos in range(250, len(returns) - WINDOW[1]):
+        full = span[pos + WINDOW[1] + 1] - span[pos - 250]
+        for j, ticker in enumerate(TICKERS):
+            if full[j] == 256 and full[-1] == 256:
+                out.append((ticker, returns.index[pos].date()))
+    return out
+
+
+def deepseek_pairs(returns: pd.DataFrame) -> list[tuple[str, date]]:
     pairs = []
     for _, day0 in EVENTS:
         pos = int(returns.index.searchsorted(pd.Timestamp(day0)))
         span = returns.iloc[pos - 250 : pos + 6]
         pairs += [(t, day0) for t in TICKERS if span[[t, "SPY"]].notna().all().all()]
-    params = StudyParameters(event_windows=(WINDOW,))
-    requests = [EventRequest(d.isoformat(), t, d) for t, d in pairs]
-    result = run_event_study(returns, requests, params)
-    engine_s = best_of(lambda: run_event_study(returns, requests, params), 20)
-    big = [EventRequest(f"{d}#{i}", t, d) for i in range(2000) for t, d in pairs]
-    engine_big_s = best_of(lambda: run_event_study(returns, big, params), 5)
+    return pairs
 
-    if not Path(peer_python).exists():
-        print(f"PEER NOT RUN: {peer_python} does not exist (create /work/venv-bench, see docs)")
-        return
+
+def run_peer(
+    peer_python: str, returns: pd.DataFrame, pairs: list[tuple[str, date]], runs: int
+) -> dict[str, object]:
     dense = returns.dropna(subset=["SPY"])
     with tempfile.TemporaryDirectory() as tmp:  # inputs for the peer, outside the repository
         spec_path = Path(tmp) / "spec.json"
@@ -134,55 +164,76 @@ def peer_comparison(peer_python: str) -> None:
             "returns": {c: dense[c].fillna(0.0).tolist() for c in dense.columns},
             "pairs": [(t, d.isoformat()) for t, d in pairs],
             "window": list(WINDOW),
-            "repeat": 10,
+            "repeat": runs,
         }
         spec_path.write_text(json.dumps(spec))
         script = Path(tmp) / "peer.py"
         script.write_text(PEER_SCRIPT)
+        load = os.getloadavg()[0]
         proc = subprocess.run(
             [peer_python, str(script), str(spec_path)], capture_output=True, text=True, check=False
         )
     if proc.returncode != 0:
-        print("PEER FAILED:", proc.stderr.strip().splitlines()[-1] if proc.stderr else "?")
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "?")
+    out: dict[str, object] = json.loads(proc.stdout)
+    out["load"] = [load, os.getloadavg()[0]]
+    return out
+
+
+def peer_comparison(peer_python: str, sizes: list[str], runs: int) -> None:
+    print("== Part 1: engine vs eventstudy==0.1a12, recorded data, market model, window [-5,+5]")
+    root = data_dir()
+    if not (root / "prices/daily").is_dir():
+        print(f"SKIPPED: recorded data not found at {root} (set TRACKER_DATA_DIR)")
         return
-    peer = json.loads(proc.stdout)
-    n = len(pairs)
-    peer_rate = n / peer["per_repeat"]
-    ar = result.window_ar(WINDOW)
-    car = result.windows[WINDOW].car
-    peer_ar = np.array([r["ar"] for r in peer["results"]])
-    peer_car = np.array([r["car"] for r in peer["results"]])
-    # the peer's t uses Var(CAR) = L * np.var(resid) (ddof=0, no forecast-error correction)
-    sigma2_ddof0 = np.nanmean(result.fit.residuals**2, axis=1)
-    peer_style_t = car / np.sqrt(11 * sigma2_ddof0)
-    print(f"pairs: {n} real (event, ticker) pairs from {len(EVENTS)} DeepSeek days")
+    returns = load_returns(root)
+    pool = candidate_pairs(returns)
+    rng = np.random.default_rng(20250127)
+    params = StudyParameters(event_windows=(WINDOW,))
+    print(f"{len(pool):,} distinct real pairs with a complete span in the recorded data")
     print(
-        f"eventstudy {peer['version']} (best of 10): {peer['per_repeat']:.4f} s -> "
-        f"{peer_rate:,.0f} pairs/s"
+        "| pairs | eventstudy (median, spread, load) | engine (median, spread, load) | ratio wall |"
+        " ratio cpu | max abs CAR diff |"
     )
-    print(
-        f"engine, same {n} pairs: {engine_s:.4f} s -> {n / engine_s:,.0f} pairs/s "
-        f"(ratio {n / engine_s / peer_rate:,.1f}x; fixed overhead dominates at this size)"
-    )
-    print(
-        f"engine, same pairs x2000 ({len(big):,}, best of 5): {engine_big_s:.3f} s -> "
-        f"{len(big) / engine_big_s:,.0f} pairs/s "
-        f"(ratio {len(big) / engine_big_s / peer_rate:,.0f}x; goal >= 100x)"
-    )
-    print(
-        f"max |AR diff| {np.nanmax(np.abs(ar - peer_ar)):.2e}, "
-        f"max |CAR diff| {np.nanmax(np.abs(car - peer_car)):.2e}"
-    )
-    print(
-        f"t: peer's convention recomputed from engine residuals vs peer: max |diff| "
-        f"{np.nanmax(np.abs(peer_style_t - [r['t'] for r in peer['results']])):.2e}; "
-        f"spec t (forecast-error corrected, M-2 dof) differs by up to "
-        f"{np.nanmax(np.abs(result.windows[WINDOW].car_t - peer_style_t)):.3f}"
-    )
+    print("|---|---|---|---|---|---|")
+    for size in sizes:
+        if size == "45":
+            pairs = deepseek_pairs(returns)
+        else:
+            n = len(pool) if size == "all" else min(int(size), len(pool))
+            pairs = [pool[i] for i in np.sort(rng.choice(len(pool), n, replace=False))]
+        requests = [EventRequest(f"{d}#{t}", t, d) for t, d in pairs]
+        result = run_event_study(returns, requests, params)
+
+        def engine_run(req: list[EventRequest] = requests) -> object:
+            return run_event_study(returns, req, params)
+
+        engine = timed(engine_run, max(runs, 7))
+        try:
+            peer = run_peer(peer_python, returns, pairs, runs)
+        except (RuntimeError, OSError) as exc:
+            print(f"| {len(pairs):,} | PEER FAILED: {exc} | {engine.text(4)} | | | |")
+            continue
+        times = [float(x) for x in peer["times"]]  # type: ignore[attr-defined]
+        cpus = [float(x) for x in peer["cpu"]]  # type: ignore[attr-defined]
+        load = peer["load"]
+        peer_text = (
+            f"median {statistics.median(times):.4f} s (min {min(times):.4f}, max {max(times):.4f};"
+            f" cpu median {statistics.median(cpus):.4f} s;"
+            f" load {min(load):.1f}-{max(load):.1f}; n={len(times)})"  # type: ignore[call-overload]
+        )
+        ratio = statistics.median(times) / engine.median
+        ratio_cpu = statistics.median(cpus) / statistics.median(engine.cpu)
+        peer_car = np.array([r["car"] for r in peer["results"]])  # type: ignore[attr-defined]
+        diff = np.nanmax(np.abs(result.windows[WINDOW].car - peer_car))
+        print(
+            f"| {len(pairs):,} | {peer_text} | {engine.text(4)} | {ratio:,.0f}x | "
+            f"{ratio_cpu:,.0f}x | {diff:.1e} |"
+        )
 
 
-def scale_test(n_events: int = 1000, n_firms: int = 100) -> None:
-    print("\n== Part 2: SYNTHETIC scale test, every statistic of the spec (fixed seed 20250127)")
+def scale_test(runs: int, n_events: int = 1000, n_firms: int = 100) -> None:
+    print("\n== Part 2: SYNTHETIC scale test, every statistic (fixed seed 20250127)")
     rng = np.random.default_rng(20250127)
     n_days = n_events + 300
     index = pd.bdate_range("2020-01-01", periods=n_days)
@@ -201,38 +252,40 @@ def scale_test(n_events: int = 1000, n_firms: int = 100) -> None:
         for e in range(n_events)
         for t in tickers
     ]
-    params = StudyParameters()
     groups = {f"E{e:04d}": [(f"E{e:04d}", t) for t in tickers] for e in range(n_events)}
-    c0, t0 = time.process_time(), time.perf_counter()
-    result = run_event_study(returns, requests, params, volumes, shares, prices)
-    c1, t1 = time.process_time(), time.perf_counter()
-    members = {name: result.pair_index(keys) for name, keys in groups.items()}  # key lookup, once
-    c2, t2 = time.process_time(), time.perf_counter()
-    all_groups = [group_statistics_many(result, members, w) for w in params.event_windows]
-    c3, t3 = time.process_time(), time.perf_counter()
     n = len(requests)
     print(
-        f"{n:,} pairs ({n_events} events x {n_firms} firms), {len(params.event_windows)} windows,"
-        f" market model, volumes + market value"
+        f"{n:,} pairs ({n_events} events x {n_firms} firms), 5 windows, market model, "
+        f"volumes + market value; {n_events} baskets x 5 windows"
     )
-    print(
-        "firm level (fit, AR/CAR, corrected variances, t, p, volume, value): "
-        f"{t1 - t0:.2f} s (cpu {c1 - c0:.2f} s)"
-    )
-    print(f"pair-key lookup: {t2 - t1:.2f} s (cpu {c2 - c1:.2f} s)")
-    print(
-        f"group level ({n_events} baskets x {len(params.event_windows)} windows: CAAR, Patell, "
-        f"BMP, KP, CDA, Corrado, sign): {t3 - t2:.2f} s (cpu {c3 - c2:.2f} s)"
-    )
-    total = (t1 - t0) + (t3 - t2)
-    print(
-        f"TOTAL all statistics (firm + group): {total:.2f} s -> {n / total:,.0f} pairs/s "
-        f"(goal <= 5 s; cpu {(c1 - c0) + (c3 - c2):.2f} s)"
-    )
-    print(
-        f"sanity: {np.mean(result.windows[(0, 0)].status == 'ok'):.1%} ok on [0,0]; "
-        f"mean |patell_z| {np.nanmean([abs(g.patell_z) for g in all_groups[0]]):.2f}"
-    )
+    for label, draws in (("resampling off", 0), ("with 1,000-draw placebo + bootstrap", 1000)):
+        params = StudyParameters(resampling_draws=draws)
+        firm, group, total = [], [], []
+        last = None
+        for _ in range(runs):
+            load = os.getloadavg()[0]
+            c0, t0 = time.process_time(), time.perf_counter()
+            result = run_event_study(returns, requests, params, volumes, shares, prices)
+            c1, t1 = time.process_time(), time.perf_counter()
+            members = {name: result.pair_index(keys) for name, keys in groups.items()}
+            c2, t2 = time.process_time(), time.perf_counter()
+            last = [group_statistics_many(result, members, w) for w in params.event_windows]
+            c3, t3 = time.process_time(), time.perf_counter()
+            firm.append((t1 - t0, c1 - c0, load))
+            group.append((t3 - t2, c3 - c2, load))
+            total.append((t1 - t0 + t3 - t2, c1 - c0 + c3 - c2, load))
+        print(f"-- {label}:")
+        for name, rows in (("firm level", firm), ("group level", group), ("TOTAL", total)):
+            timing = Timing([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+            print(f"   {name}: {timing.text(2)}")
+        assert last is not None
+        first = last[0]
+        print(
+            f"   sanity: mean |patell_z| {np.nanmean([abs(g.patell_z) for g in first]):.2f}, "
+            f"share of perm_p < 0.05: {np.nanmean([g.perm_p < 0.05 for g in first]):.3f}, "
+            f"boot_p < 0.05: {np.nanmean([g.boot_p < 0.05 for g in first]):.3f}, "
+            f"grank_p < 0.05: {np.nanmean([g.grank_p < 0.05 for g in first]):.3f}"
+        )
 
 
 def machine() -> None:
@@ -248,13 +301,20 @@ def machine() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--peer-python", default="/work/venv-bench/bin/python")
+    parser.add_argument("--peer-python", default=sys.executable)
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (at least 5)")
+    parser.add_argument("--sizes", default="45,500,5000,all", help="pair counts for part 1")
+    parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     args = parser.parse_args()
+    runs = max(5, args.runs)
     machine()
-    peer_comparison(args.peer_python)
+    if not args.skip_peer:
+        peer_comparison(args.peer_python, args.sizes.split(","), runs)
     if not args.skip_scale:
-        scale_test()
+        scale_test(runs)
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     calendar: str = Field(default="XNYS", description="exchange_calendars code of the exchange")
     benchmark: str = "SPY"
     min_estimation_returns: int = Field(default=120, ge=10)
+    fama_french_source: str | None = Field(
+        default=None,
+        description="Path or http(s) URL of Ken French's daily factors CSV (or its zip); "
+        "read only by a study whose factors are named FF_* (FF_MKT-RF, FF_SMB, ...)",
+    )
 
     # news polling
     feed_interval_minutes: int = Field(default=10, ge=1, le=24 * 60)

@@ -166,6 +166,13 @@ def test_the_selloff_event_shows_nvda_and_vst_falling(open_app, demo_url):
     assert bands, "the CAR path has a continuous confidence band"
     baskets = frame_with(app, "effective N")
     assert (baskets["N"] >= 2).any()
+    # issue 19: GRANK, skewness-corrected t, resampling p-values, BHAR and MDE are shown
+    shown = baskets[baskets["N"] >= 3]
+    for column in ("grank_z", "skew_t", "placebo p", "bootstrap p", "BHAR mean (%)", "MDE (%)"):
+        assert shown[column].notna().all(), column
+    assert ((shown["placebo p"] > 0) & (shown["placebo p"] <= 1)).all()
+    assert impacts.loc["NVDA", "MDE (%)"] > 0
+    assert impacts.loc["NVDA", "BHAR (%)"] < 0
 
 
 def test_live_page_shows_headlines_and_freshness(open_app, demo_database_url):

@@ -89,3 +89,14 @@ def test_long_ticker_lists_are_capped_with_a_pointer_to_the_dashboard() -> None:
         assert "T07" in body
         assert "T08" not in body
         assert "+3 more tickers on the dashboard" in body
+
+
+def test_a_non_significant_move_shows_what_could_have_been_detected() -> None:
+    content = synthetic_content()
+    event = content.events[0]
+    noisy = replace(event.tickers[1], mde=0.0845)  # BBB: p=0.21, not significant
+    strong = replace(event.tickers[0], mde=0.05)  # AAA: significant, no MDE note
+    content = replace(content, events=[replace(event, tickers=[strong, noisy])])
+    for rendered in (render_text(content), render_html(content)):
+        assert rendered.count("detectable from") == 1
+        assert "(detectable from ±8.45%)" in rendered

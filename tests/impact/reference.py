@@ -18,6 +18,7 @@ from scipy import stats
 from tracker.impact.study import EventRequest, StudyParameters
 
 USABLE = ("ok", "gap_in_window")
+EVENT_ROW = 10**6  # the cumulated event window's row in the GRANK ranks
 
 
 @dataclass
@@ -29,6 +30,7 @@ class RefPair:
     est_resid_rel: dict[int, float]  # by relative day
     ar: dict[int, float] = field(default_factory=dict)  # relative day -> AR (fitted pairs)
     dof: int = 0
+    sigma2: float = math.nan
 
 
 def _design(x: pd.DataFrame, model: str) -> np.ndarray:
@@ -117,6 +119,7 @@ def reference_pair(
         return float(design_row @ fitted.params)
 
     out = RefPair((request.event_key, request.ticker), {}, {}, est_resid, est_resid_rel, dof=m - k)
+    out.sigma2 = sigma2
     s_lo = min(w[0] for w in params.event_windows)
     s_hi = max(w[1] for w in params.event_windows)
     for rel in range(s_lo, s_hi + 1):
@@ -154,9 +157,8 @@ def reference_pair(
             status = "pending"
         out.status[w] = status
 
-        row: dict[str, float] = dict.fromkeys(
-            ("car", "car_se", "car_t", "car_p", "raw_return", "value_change"), math.nan
-        )
+        names = ("car", "car_se", "car_t", "car_p", "raw_return", "value_change")
+        row: dict[str, float] = dict.fromkeys((*names, "bhar", "bhar_t", "mde"), math.nan)
         firm_days = [r for r in rows if math.isfinite(cell(r, request.ticker))]
         if status != "pending" and firm_days:
             row["raw_return"] = float(np.prod([1 + cell(r, request.ticker) for r in firm_days]) - 1)
@@ -181,6 +183,14 @@ def reference_pair(
             row["car_se"] = se
             row["car_t"] = car / se
             row["car_p"] = float(2 * stats.t.sf(abs(car / se), m - k))
+            held, expect = 1.0, 1.0
+            for rel, r in have:
+                held *= 1.0 + cell(r, request.ticker)
+                expect *= 1.0 + cell(r, request.ticker) - out.ar[rel]
+            row["bhar"] = held - expect
+            row["bhar_t"] = (held - expect) / se
+            multiplier = stats.t.ppf(0.975, m - k) + stats.t.ppf(0.80, m - k)
+            row["mde"] = float(multiplier * se)
         out.row[w] = row
 
     volume_z = math.nan
@@ -261,4 +271,86 @@ def reference_group(pairs: list[RefPair], window: tuple[int, int]) -> dict[str, 
     out["aar"] = [  # type: ignore[assignment]
         pd.Series([p.ar[t] for p in used]).mean() for t in range(window[0], window[1] + 1)
     ]
+    return out
+
+
+def _hall_skew_t(x: np.ndarray) -> tuple[float, float]:
+    """Hall (1992) skewness-corrected t, from scipy's unbiased skewness (a different route)."""
+    n = len(x)
+    if n < 3:
+        return math.nan, math.nan
+    s = x.mean() / x.std(ddof=1)
+    # EST's gamma = n/((n-1)(n-2)) sum d^3 / s^3 is scipy's bias-corrected G1
+    g1 = stats.skew(x, bias=False)
+    t = math.sqrt(n) * (s + g1 * s**2 / 3 + g1**2 * s**3 / 27 + g1 / (6 * n))
+    return t, float(2 * stats.t.sf(abs(t), n - 1))
+
+
+def reference_robust(
+    pairs: list[RefPair],
+    window: tuple[int, int],
+    params: StudyParameters,
+) -> dict[str, float]:
+    """GRANK, skewness-corrected t, BHAR mean, placebo and wild bootstrap, basket MDE."""
+    from tracker.impact.resampling import draw_key, placebo_starts, rademacher_signs
+
+    used = [p for p in pairs if p.status[window] in USABLE]
+    used.sort(key=lambda p: p.key[1])  # draws are keyed and assigned by ticker
+    basket = draw_key([p.key[1] for p in used])
+    n = len(used)
+    out: dict[str, float] = {"n": n}
+    if n < 2:
+        return out
+    car = np.array([p.row[window]["car"] for p in used])
+    scar = np.array([p.row[window]["car_t"] for p in used])
+    bhar = np.array([p.row[window]["bhar"] for p in used])
+    out["bhar_mean"] = float(np.mean(bhar))
+    out["skew_t"], out["skew_p"] = _hall_skew_t(car)
+    out["bhar_skew_t"], out["bhar_skew_p"] = _hall_skew_t(bhar)
+    # GRANK: rank each firm's SARs and its scaled SCAR together
+    scar_star = scar / scar.std(ddof=1)
+    u_rows = {}
+    for i, p in enumerate(used):
+        days = sorted(p.est_resid_rel)
+        values = [p.est_resid_rel[t] / math.sqrt(p.sigma2) for t in days] + [scar_star[i]]
+        ranks = stats.rankdata(values)
+        u_rows[i] = pd.Series(ranks / (len(values) + 1) - 0.5, index=[*days, EVENT_ROW])
+    u = pd.DataFrame(u_rows)  # days x firms
+    ubar = u.mean(axis=1, skipna=True)
+    n_t = u.notna().sum(axis=1)
+    big_t = len(ubar)
+    s_u = math.sqrt(float(((n_t / n) * ubar**2).sum()) / big_t)
+    z = float(ubar[EVENT_ROW]) / s_u
+    out["grank_z"] = z
+    out["grank_t"] = z * math.sqrt((big_t - 2) / (big_t - 1 - z * z))
+    out["grank_p"] = float(2 * stats.t.sf(abs(out["grank_t"]), big_t - 2))
+    # placebo: pseudo-event windows of the estimation AAR (relative days), one loop per draw
+    rel_frame = pd.DataFrame({i: pd.Series(p.est_resid_rel) for i, p in enumerate(used)})
+    length = window[1] - window[0] + 1
+    draws, seed = params.resampling_draws, params.resampling_seed
+    e1, e2 = params.estimation_window
+    est_days = list(range(e1, e2 + 1))
+    aar = rel_frame.mean(axis=1, skipna=True).reindex(est_days)
+    caar = float(car.mean())
+    starts = placebo_starts(seed, basket, len(est_days) - length + 1, draws)
+    hits = 0
+    for s in starts:
+        pseudo = float(aar.iloc[s : s + length].sum(skipna=True))
+        hits += abs(pseudo) >= abs(caar)
+    out["perm_p"] = (1 + hits) / (draws + 1)
+    # wild bootstrap of the cross-sectional t
+    t_obs = math.sqrt(n) * car.mean() / car.std(ddof=1)
+    signs = rademacher_signs(seed, basket, draws, n)
+    hits = 0
+    for b in range(draws):
+        star = signs[b] * (car - car.mean())
+        hits += abs(math.sqrt(n) * star.mean() / star.std(ddof=1)) >= abs(t_obs)
+    out["boot_p"] = (1 + hits) / (draws + 1)
+    # basket MDE: normal multiplier x SE(CAAR) x KP inflation
+    frame = pd.DataFrame({i: p.est_resid for i, p in enumerate(used)})
+    corr = frame.corr(min_periods=3).to_numpy()
+    r = float(np.nanmean(corr[~np.eye(n, dtype=bool)]))
+    se = np.array([p.row[window]["car_se"] for p in used])
+    multiplier = stats.norm.ppf(0.975) + stats.norm.ppf(0.80)
+    out["mde"] = float(multiplier * math.sqrt(np.sum(se**2)) / n * math.sqrt(1 + (n - 1) * r))
     return out

@@ -19,7 +19,7 @@ from tracker.impact.significance import (
 from tracker.impact.study import EventRequest, StudyParameters, run_event_study
 
 from .conftest import POWER, SEMIS
-from .reference import reference_group, reference_pair
+from .reference import reference_group, reference_pair, reference_robust
 from .test_study import _synthetic
 
 RTOL = 1e-9
@@ -141,3 +141,81 @@ def test_correlation_is_aligned_by_calendar_date():
     assert mean_offdiagonal_correlation(residuals, positions) == pytest.approx(want, rel=1e-12)
     shifted = mean_offdiagonal_correlation(residuals, np.broadcast_to(positions[0], (4, 200)))
     assert shifted != pytest.approx(want, rel=1e-3)  # misaligned dates give another answer
+
+
+ROBUST_KEYS = (
+    "grank_z", "grank_t", "grank_p", "skew_t", "skew_p", "bhar_mean", "bhar_skew_t",
+    "bhar_skew_p", "perm_p", "boot_p", "mde",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "factors"), [("market", ()), ("factor", ("SMH",))])
+def test_robust_statistics_match_reference_on_recorded_data(market, model, factors):
+    params = StudyParameters(model=model, factors=factors, resampling_draws=400)
+    events = (("r1", date(2025, 1, 20)), ("selloff", date(2025, 1, 27)))
+    requests = [EventRequest(k, t, d) for k, d in events for t in SEMIS + POWER]
+    result = run_event_study(market.returns, requests, params)
+    refs = {(r.event_key, r.ticker): reference_pair(market.returns, r, params) for r in requests}
+    groups = {
+        "semis_selloff": [("selloff", t) for t in SEMIS],
+        "power_selloff": [("selloff", t) for t in POWER],
+        "all_r1": [("r1", t) for t in SEMIS + POWER],
+        "mixed_dates": [(k, t) for k, _ in events for t in SEMIS],
+    }
+    checked = 0
+    for window in params.event_windows:
+        got = {g.basket: g for g in group_statistics_many(result, groups, window)}
+        for name, members in groups.items():
+            want = reference_robust([refs[m] for m in members], window, params)
+            for key in ROBUST_KEYS:
+                np.testing.assert_allclose(
+                    getattr(got[name], key), want[key], rtol=RTOL, atol=1e-14,
+                    err_msg=f"{model} {name} {window} {key}",
+                )  # fmt: skip
+                checked += math.isfinite(getattr(got[name], key))
+    assert checked == len(params.event_windows) * len(groups) * len(ROBUST_KEYS)
+
+
+def test_firm_bhar_and_mde_match_reference(market):
+    params = StudyParameters()
+    requests = [EventRequest("selloff", t, date(2025, 1, 27)) for t in SEMIS + POWER]
+    result = run_event_study(market.returns, requests, params)
+    for i, request in enumerate(requests):
+        ref = reference_pair(market.returns, request, params)
+        for window, arrays in result.windows.items():
+            for key in ("bhar", "bhar_t", "mde"):
+                np.testing.assert_allclose(
+                    getattr(arrays, key)[i], ref.row[window][key], rtol=RTOL, atol=1e-15,
+                    err_msg=f"{request.ticker} {window} {key}",
+                )  # fmt: skip
+
+
+def test_selloff_power_basket_is_significant_by_the_robust_tests(market):
+    requests = [EventRequest("selloff", t, date(2025, 1, 27)) for t in POWER]
+    result = run_event_study(market.returns, requests)
+    power = group_statistics(result, [("selloff", t) for t in POWER], (0, 0), "power")
+    assert power.grank_p < 0.05
+    assert power.perm_p < 0.05  # no estimation day of the basket fell as far
+    assert power.bhar_mean < -0.1
+    assert 0 < power.mde < abs(power.caar)  # the move was far above what could be detected
+
+
+def test_resampling_p_values_are_reproducible_and_independent_of_other_baskets(market):
+    requests = [EventRequest("selloff", t, date(2025, 1, 27)) for t in SEMIS + POWER]
+    result = run_event_study(market.returns, requests)
+    semis = [("selloff", t) for t in SEMIS]
+    alone = group_statistics(result, semis, (-1, 1), "semis")
+    together = group_statistics_many(
+        result, {"power": [("selloff", t) for t in POWER], "semis": semis}, (-1, 1)
+    )[1]
+    assert (alone.perm_p, alone.boot_p) == (together.perm_p, together.boot_p)
+    other_seed = run_event_study(
+        market.returns, requests, StudyParameters(resampling_seed=7, resampling_draws=999)
+    )
+    moved = group_statistics(other_seed, semis, (-1, 1), "semis")
+    assert moved.boot_p != alone.boot_p or moved.perm_p != alone.perm_p
+    off = run_event_study(market.returns, requests, StudyParameters(resampling_draws=0))
+    disabled = group_statistics(off, semis, (-1, 1), "semis")
+    assert math.isnan(disabled.perm_p)
+    assert math.isnan(disabled.boot_p)
+    assert disabled.grank_z == alone.grank_z

@@ -44,3 +44,24 @@ def test_returns_follow_sessions_and_stored_dividends(database: Database, data_d
         )
     selloff = inputs.returns["TSM"].iloc[sessions.index(pd.Timestamp("2025-01-27"))]
     assert selloff == pytest.approx(-0.1333, abs=1e-4)
+
+
+def test_fama_french_factors_join_the_sessions_only_when_asked(tmp_path) -> None:
+    """Synthetic factor file (not real data): joined on the inputs' sessions, gaps as NaN."""
+    from tests.sources.test_famafrench import synthetic_factor_csv
+    from tracker.errors import ConfigError
+    from tracker.measure.inputs import MarketInputs, add_configured_factors
+
+    sessions = pd.bdate_range("2024-03-01", periods=6)
+    returns = pd.DataFrame({"SPY": [0.01] * 6}, index=sessions)
+    inputs = MarketInputs(returns, returns, returns, {}, None, None)
+    text, expected = synthetic_factor_csv(sessions[1:], seed=1)  # the file lacks the first day
+    path = tmp_path / "factors.csv"
+    path.write_text(text)
+    assert add_configured_factors(inputs, ["SPY"], None) is inputs  # nothing read
+    with pytest.raises(ConfigError, match="TRACKER_FAMA_FRENCH_SOURCE"):
+        add_configured_factors(inputs, ["SPY", "FF_SMB"], None)
+    joined = add_configured_factors(inputs, ["SPY", "FF_SMB"], str(path))
+    assert list(joined.returns.columns) == ["SPY", *expected.columns]
+    assert joined.returns["FF_SMB"].isna().tolist() == [True] + [False] * 5
+    assert joined.returns["FF_SMB"].iloc[1:].tolist() == expected["FF_SMB"].tolist()

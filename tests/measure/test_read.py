@@ -17,10 +17,14 @@ from .recorded import SELLOFF_TICKERS, Events
 FIRM_KEYS = {
     "ticker", "window", "model", "alpha", "beta", "sigma", "n_est", "raw_return", "car",
     "car_se", "car_t", "car_p", "ar", "abnormal_volume", "value_change", "status",
+    "bhar", "bhar_t", "mde",  # issue 19
 }  # fmt: skip
 GROUP_KEYS = {
     "basket", "window", "n", "caar", "patell_z", "patell_kp_z", "bmp_t", "kp_t", "mean_corr",
     "effective_n", "cda_t", "corrado_z", "gsign_z",
+    # issue 19
+    "grank_z", "grank_t", "grank_p", "skew_t", "skew_p", "perm_p", "boot_p", "bhar_mean",
+    "bhar_skew_t", "bhar_skew_p", "mde",
 }  # fmt: skip
 
 
@@ -46,6 +50,12 @@ def test_json_shape_is_exactly_issue_6(
     assert [g["basket"] for g in impact["groups"]] == ["ai_power", "ai_semis"]
     for group in impact["groups"]:
         assert set(group) == GROUP_KEYS
+        for key in ("grank_z", "grank_p", "skew_t", "perm_p", "boot_p", "bhar_mean", "mde"):
+            assert isinstance(group[key], float), (group["basket"], key)
+    for firm in impact["firms"]:
+        if firm["status"] == "ok":
+            assert firm["mde"] > 0
+            assert firm["bhar_t"] == pytest.approx(firm["bhar"] / firm["car_se"], rel=1e-12)
     json.dumps(impact, allow_nan=False)  # strictly valid JSON: no NaN anywhere
 
 

@@ -47,6 +47,9 @@ class TickerMove:
     p_value: float | None
     significant: bool
     name: str = ""
+    # smallest abnormal move detectable at 5% with 80% power: "not significant" next to a
+    # large MDE reads as "too noisy to tell", not "no effect"
+    mde: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,7 @@ def _day_moves(detail: EventDetail, names: dict[str, str]) -> list[TickerMove]:
             p_value=row.car_p,
             significant=row.car_p is not None and row.car_p < DEFAULT_ALPHA,
             name=names.get(row.ticker, ""),
+            mde=row.statistics.get("mde"),
         )
         for row in rows
     ]

@@ -32,7 +32,18 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from tracker.impact.blas import single_threaded_blas
+from tracker.impact.grank import grank_test
 from tracker.impact.models import FloatArray, IntArray
+from tracker.impact.power import normal_mde_multiplier
+from tracker.impact.resampling import (
+    draw_key,
+    placebo_p_many,
+    placebo_uniforms,
+    rademacher_bits,
+    starts_from_uniforms,
+    wild_bootstrap_p_many,
+)
+from tracker.impact.skewness import skewness_corrected_t
 from tracker.impact.study import USABLE_STATUSES, StudyResult, Window, window_label
 from tracker.impact.windowsums import ROWS_PER_BLOCK, row_blocks
 
@@ -60,6 +71,17 @@ GROUP_STATISTIC_NAMES = (
     "corrado_p",
     "gsign_z",
     "gsign_p",
+    "grank_z",
+    "grank_t",
+    "grank_p",
+    "skew_t",
+    "skew_p",
+    "perm_p",
+    "boot_p",
+    "bhar_mean",
+    "bhar_skew_t",
+    "bhar_skew_p",
+    "mde",
 )
 
 
@@ -88,6 +110,17 @@ class GroupResult:
     corrado_p: float
     gsign_z: float
     gsign_p: float
+    grank_z: float = math.nan
+    grank_t: float = math.nan
+    grank_p: float = math.nan
+    skew_t: float = math.nan
+    skew_p: float = math.nan
+    perm_p: float = math.nan
+    boot_p: float = math.nan
+    bhar_mean: float = math.nan
+    bhar_skew_t: float = math.nan
+    bhar_skew_p: float = math.nan
+    mde: float = math.nan
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -470,6 +503,16 @@ def group_statistics_many(
         p_pos = seg(pairs.share_pos[member]) / n
         wins = seg((car > 0).astype(np.float64))
         gsign = (wins - n * p_pos) / np.sqrt(n * p_pos * (1.0 - p_pos))
+        # GRANK, skewness-corrected t (CAR and BHAR), minimum detectable CAAR
+        gsar0 = scar / sd_scar[group_of]
+        grank_z, grank_t, grank_p = _grank(result, pairs, est, member, sizes, gsar0)
+        skew_t, skew_p = skewness_corrected_t(car, sizes)
+        bhar = arrays.bhar[member]
+        bhar_mean = seg(bhar) / n
+        bhar_skew_t, bhar_skew_p = skewness_corrected_t(bhar, sizes)
+        caar_se = np.sqrt(seg(arrays.variance[member])) / n
+        mde = normal_mde_multiplier() * caar_se * np.sqrt(inflation)
+        perm_p, boot_p = _resampling(result, est, window, member, car, caar, sizes)
 
         p_values = {
             "patell": _two_sided_normal(patell),
@@ -517,6 +560,17 @@ def group_statistics_many(
                 corrado_p=float(p_values["corrado"][g]) if ok else nan,
                 gsign_z=float(gsign[g]) if ok else nan,
                 gsign_p=float(p_values["gsign"][g]) if ok else nan,
+                grank_z=float(grank_z[g]),
+                grank_t=float(grank_t[g]),
+                grank_p=float(grank_p[g]),
+                skew_t=float(skew_t[g]),
+                skew_p=float(skew_p[g]),
+                perm_p=float(perm_p[g]),
+                boot_p=float(boot_p[g]),
+                bhar_mean=float(bhar_mean[g]) if ok else nan,
+                bhar_skew_t=float(bhar_skew_t[g]),
+                bhar_skew_p=float(bhar_skew_p[g]),
+                mde=float(mde[g]),
             )
         )
     return out
@@ -584,3 +638,146 @@ def _corrado(
     s = np.sqrt(np.nanmean(kbar * kbar, axis=1))
     length = np.isfinite(kbar_win).sum(axis=1)
     return np.asarray(np.nansum(kbar_win, axis=1) / (np.sqrt(length) * s), dtype=np.float64)
+
+
+def _grank(
+    result: StudyResult,
+    pairs: _PairRanks,
+    est: _GroupEstimation,
+    member: IntArray,
+    sizes: IntArray,
+    gsar0: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """GRANK per group (grank.py) without re-sorting per window.
+
+    U_it (T_i + 1) = rank among the member's own residuals (window-independent, cached per
+    member set) + [SAR_it > GSAR_i0] (+ 1/2 if equal): only the comparisons with the event
+    observation are done per window, as resid > GSAR_i0 sigma_i (sigma_i > 0).
+    """
+    resid = result.fit.residuals
+    sigma = np.sqrt(result.fit.sigma2)
+    scale = 1.0 / (pairs.count + 2.0)  # 1 / (T_i + 1), T_i = M_i + 1
+    rank_part = _grank_rank_part(result, pairs, member, sizes, scale)
+    width = resid.shape[1]
+    above_part = np.zeros((len(sizes), width))
+    sum_u0 = np.zeros(len(sizes))
+    starts = np.cumsum(sizes) - sizes
+    for g0, g1 in _group_blocks(sizes):
+        lo = int(starts[g0])
+        rows = slice(lo, lo + int(sizes[g0:g1].sum()))
+        chosen = member[rows]
+        block = _rows_of(resid, chosen)
+        threshold = (gsar0[rows] * sigma[chosen])[:, None]
+        above = block > threshold
+        equal = block == threshold
+        weight = above.astype(np.float64)
+        n_above = above.sum(axis=1)
+        n_equal = equal.sum(axis=1)
+        if n_equal.any():
+            weight += 0.5 * equal
+        weight *= scale[chosen, None]
+        above_part[g0:g1] = _segment_sum(weight, sizes[g0:g1])
+        count = pairs.count[chosen]
+        rank0 = 1.0 + (count - n_above - n_equal) + 0.5 * n_equal
+        u0 = np.where(np.isfinite(gsar0[rows]), rank0 * scale[chosen] - 0.5, np.nan)
+        sum_u0[g0:g1] = _segment_sum(u0, sizes[g0:g1])
+    sum_u_est = rank_part + above_part - 0.5 * est.present
+    return grank_test(sum_u_est, est.present, sum_u0, sizes.astype(np.float64))
+
+
+def _rows_of(matrix: FloatArray, chosen: IntArray) -> FloatArray:
+    """matrix[chosen]: a view when the rows are consecutive (the usual stacking), else a copy."""
+    if len(chosen) and bool((np.diff(chosen) == 1).all()):
+        return matrix[int(chosen[0]) : int(chosen[-1]) + 1]
+    return np.asarray(matrix[chosen], dtype=np.float64)
+
+
+def _grank_rank_part(
+    result: StudyResult, pairs: _PairRanks, member: IntArray, sizes: IntArray, scale: FloatArray
+) -> FloatArray:
+    """Per group and estimation day: sum over members of rank_it / (T_i + 1) (cached)."""
+    key = ("grank_ranks", member.tobytes(), sizes.tobytes())
+    cached = result.group_cache.get(key)
+    if cached is not None:
+        return cast(FloatArray, cached)
+    width = pairs.rank2.shape[1]
+    out = np.zeros((len(sizes), width))
+    starts = np.cumsum(sizes) - sizes
+    for g0, g1 in _group_blocks(sizes):
+        lo = int(starts[g0])
+        chosen = member[lo : lo + int(sizes[g0:g1].sum())]
+        ranks = pairs.rank2[chosen] * (0.5 * scale[chosen, None])  # 0 where missing
+        out[g0:g1] = _segment_sum(ranks, sizes[g0:g1])
+    result.group_cache[key] = out
+    return out
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """Window-independent resampling draws of a member set (resampling.py)."""
+
+    order: IntArray  # stacked member rows, each group's members sorted by ticker
+    uniforms: FloatArray  # (G, B) behind the placebo start days
+    packed: list[NDArray[np.uint8]]  # per group: its wild-bootstrap sign bits
+
+
+def _draws(result: StudyResult, member: IntArray, sizes: IntArray) -> _Draws:
+    key = ("draws", member.tobytes(), sizes.tobytes())
+    cached = result.group_cache.get(key)
+    if cached is not None:
+        return cast(_Draws, cached)
+    draws, seed = result.params.resampling_draws, result.params.resampling_seed
+    starts = np.cumsum(sizes) - sizes
+    order = np.empty(len(member), dtype=np.int64)
+    uniforms = np.full((len(sizes), draws), 0.0)
+    packed = []
+    for g, (lo, size) in enumerate(zip(starts, sizes, strict=True)):
+        tickers = result.tickers[member[lo : lo + size]].astype(str)
+        sort = np.argsort(tickers, kind="stable")
+        order[lo : lo + size] = lo + sort
+        name = draw_key(list(tickers[sort]))
+        if size >= 2:
+            uniforms[g] = placebo_uniforms(seed, name, draws)
+        packed.append(rademacher_bits(seed, name, draws, int(size)))
+    out = _Draws(order, uniforms, packed)
+    result.group_cache[key] = out
+    return out
+
+
+def _resampling(
+    result: StudyResult,
+    est: _GroupEstimation,
+    window: Window,
+    member: IntArray,
+    car: FloatArray,
+    caar: FloatArray,
+    sizes: IntArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Placebo and wild-bootstrap p per basket (resampling.py), batched over baskets.
+
+    The draws are seeded by the members' tickers (sorted), and each sign goes to the same
+    ticker whatever the member order: the stored rows (named by event id) and an on-the-fly
+    query (named by slug) get identical p-values.
+    """
+    draws = result.params.resampling_draws
+    perm = np.full(len(sizes), np.nan)
+    boot = np.full(len(sizes), np.nan)
+    if draws == 0:
+        return perm, boot
+    drawn = _draws(result, member, sizes)
+    big = sizes >= 2
+    length = window[1] - window[0] + 1
+    n_starts = est.aar.shape[1] - length + 1
+    if n_starts > 0:
+        starts = starts_from_uniforms(drawn.uniforms, n_starts)
+        perm = np.where(big, placebo_p_many(est.aar, length, caar, starts), np.nan)
+    group_of = np.repeat(np.arange(len(sizes)), sizes)
+    dev = (car - caar[group_of])[drawn.order]  # sorted by ticker within each group
+    first = np.cumsum(sizes) - sizes
+    for size in np.unique(sizes[big]):
+        groups = np.flatnonzero(sizes == size)
+        rows = first[groups][:, None] + np.arange(size)[None, :]
+        boot[groups] = wild_bootstrap_p_many(
+            dev[rows], caar[groups], [drawn.packed[g] for g in groups], draws
+        )
+    return perm, boot

@@ -38,6 +38,8 @@ from tracker.impact.models import (
     n_parameters,
     window_moments,
 )
+from tracker.impact.power import minimum_detectable_effect
+from tracker.impact.resampling import DEFAULT_DRAWS, DEFAULT_SEED
 from tracker.impact.windowsums import WindowSums, row_blocks, window_rows
 
 Window = tuple[int, int]
@@ -92,6 +94,8 @@ class StudyParameters:
     event_windows: tuple[Window, ...] = DEFAULT_WINDOWS
     min_estimation_returns: int = 120
     calendar: str = DEFAULT_CALENDAR
+    resampling_draws: int = DEFAULT_DRAWS  # placebo and wild-bootstrap draws per basket
+    resampling_seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", ModelName(self.model))
@@ -115,6 +119,10 @@ class StudyParameters:
             raise ValueError(f"min_estimation_returns must be at least {floor} for this model")
         if self.min_estimation_returns > e2 - e1 + 1:
             raise ValueError("min_estimation_returns exceeds the estimation window length")
+        if self.resampling_draws < 0:
+            raise ValueError("resampling_draws must be >= 0 (0 turns the resampling tests off)")
+        if self.resampling_seed < 0:
+            raise ValueError("resampling_seed must be a non-negative integer")
 
     @property
     def model_name(self) -> ModelName:
@@ -168,6 +176,9 @@ class FirmResult:
     scar: float
     abnormal_volume: float
     value_change: float
+    bhar: float = math.nan
+    bhar_t: float = math.nan
+    mde: float = math.nan
     ar: dict[int, float] = field(default_factory=dict)
 
 
@@ -185,6 +196,9 @@ class WindowArrays:
     n_days: IntArray
     raw_return: FloatArray
     value_change: FloatArray
+    bhar: FloatArray
+    bhar_t: FloatArray
+    mde: FloatArray
 
 
 @dataclass(frozen=True)
@@ -294,6 +308,9 @@ class StudyResult:
                         "scar": arrays.car_t,
                         "abnormal_volume": self.abnormal_volume,
                         "value_change": arrays.value_change,
+                        "bhar": arrays.bhar,
+                        "bhar_t": arrays.bhar_t,
+                        "mde": arrays.mde,
                     }
                 )
             )
@@ -342,6 +359,9 @@ class StudyResult:
                     "ar": {str(d): _json_float(v) for d, v in rec.ar.items()},
                     "abnormal_volume": _json_float(rec.abnormal_volume),
                     "value_change": _json_float(rec.value_change),
+                    "bhar": _json_float(rec.bhar),
+                    "bhar_t": _json_float(rec.bhar_t),
+                    "mde": _json_float(rec.mde),
                     "status": rec.status,
                 }
             )
@@ -416,17 +436,18 @@ def run_event_study(
     index = _session_index(returns)
     data = returns.to_numpy(dtype=np.float64, na_value=np.nan)
     n_rows, n_cols = data.shape
-    keys = [(r.event_key, r.ticker) for r in requests]
-    if len(set(keys)) != len(keys):
+    # one pass of attribute reads per request; lookups below are vectorised (pandas hashing)
+    key_list = [r.event_key for r in requests]
+    ticker_list = [r.ticker for r in requests]
+    if len(set(zip(key_list, ticker_list, strict=True))) != len(requests):
         raise ValueError("duplicate (event_key, ticker) requests")
-    columns = {str(c): i for i, c in enumerate(returns.columns)}
-    event_keys = np.array([r.event_key for r in requests], dtype=object)
-    tickers = np.array([r.ticker for r in requests], dtype=object)
+    event_keys = np.array(key_list, dtype=object)
+    tickers = np.array(ticker_list, dtype=object)
     epoch = date(1970, 1, 1).toordinal()
     day0 = (
         np.fromiter((r.day0.toordinal() for r in requests), np.int64, len(requests)) - epoch
     ).astype("datetime64[D]")
-    col = np.array([columns.get(t, n_cols) for t in tickers], dtype=np.int64)
+    col = _column_of(returns.columns, tickers)
     position = np.searchsorted(index.values.astype("datetime64[D]"), day0).astype(np.int64)
     has_data = np.flatnonzero(np.isfinite(data).any(axis=1))
     last_row = int(has_data[-1]) if len(has_data) else -1
@@ -439,7 +460,7 @@ def run_event_study(
     lo, hi = min(e1, s_lo - 1), max(e2, s_hi)
     grid = _Gatherer(data, position, lo, hi)
 
-    reg_cols = np.array([columns.get(t, n_cols) for t in params.regressors], dtype=np.int64)
+    reg_cols = _column_of(returns.columns, np.array(params.regressors, dtype=object))
     reg = np.broadcast_to(reg_cols, (len(requests), len(reg_cols)))
     if params.model_name is ModelName.MARKET:
         fitted, firm_valid = _fit_market(data, grid, col, int(reg_cols[0]), est_offsets, params)
@@ -458,13 +479,10 @@ def run_event_study(
     ar_span[~fit_valid] = np.nan
 
     price_grid = _grid_for(_aligned(prices, index), tickers, position, lo, hi)
-    shares = np.array(
-        [
-            np.nan if shares_outstanding is None else shares_outstanding.get(t, np.nan)
-            for t in tickers
-        ],
-        dtype=np.float64,
-    )
+    shares = np.full(len(requests), np.nan)
+    if shares_outstanding:
+        known = pd.Series(shares_outstanding, dtype=np.float64)
+        shares = known.reindex(pd.Index(tickers, dtype=object)).to_numpy(dtype=np.float64)
     windows = {}
     for window in params.event_windows:
         windows[window] = _window_arrays(
@@ -501,6 +519,16 @@ def run_event_study(
         pair_status=_STATUS_TEXT[pair_code],
         fit_valid=fit_valid,
     )
+
+
+def _column_of(columns: pd.Index, names: NDArray_str) -> IntArray:
+    """Column number of each name (str of the column label), len(columns) when absent."""
+    labels = pd.Index([str(c) for c in columns], dtype=object)
+    if not labels.is_unique:  # the last column of a repeated label wins, as a dict would
+        last = {label: i for i, label in enumerate(labels)}
+        return np.array([last.get(n, len(columns)) for n in names], dtype=np.int64)
+    found = labels.get_indexer(pd.Index(names, dtype=object))
+    return np.asarray(np.where(found < 0, len(columns), found), dtype=np.int64)
 
 
 def _fit_market(
@@ -565,9 +593,8 @@ def _grid_for(
 ) -> tuple[_Gatherer, IntArray] | None:
     if frame is None:
         return None
-    columns = {str(c): i for i, c in enumerate(frame.columns)}
     matrix = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    cols = np.array([columns.get(t, matrix.shape[1]) for t in tickers], dtype=np.int64)
+    cols = _column_of(frame.columns, tickers)
     return _Gatherer(matrix, position, lo, hi), cols
 
 
@@ -634,6 +661,9 @@ def _window_arrays(
     dof = fitted.dof.astype(float)
     p_value = 2.0 * stats.t.sf(np.abs(t_stat), np.where(usable, dof, np.nan))
 
+    bhar = buy_and_hold_abnormal(y, ar)
+    bhar = np.where(usable, bhar, np.nan)
+
     measured = ~pending
     present = np.isfinite(y)
     gross = np.where(present, 1.0 + y, 1.0).prod(axis=1) - 1.0
@@ -654,7 +684,22 @@ def _window_arrays(
         n_days=np.where(usable, moments.n_days, 0),
         raw_return=raw_return,
         value_change=value_change,
+        bhar=bhar,
+        bhar_t=bhar / se,
+        mde=minimum_detectable_effect(se, np.where(usable, dof, np.nan)),
     )
+
+
+def buy_and_hold_abnormal(y: FloatArray, ar: FloatArray) -> FloatArray:
+    """BHAR = prod(1 + R_t) - prod(1 + E[R_t]) over the window days with an AR (P, L).
+
+    E[R_t] = R_t - AR_t, the model's expected return; days without an AR drop out of both
+    products, as they drop out of the CAR. NaN where the pair has no AR at all.
+    """
+    present = np.isfinite(ar)
+    held = np.where(present, 1.0 + y, 1.0).prod(axis=1)
+    expected = np.where(present, 1.0 + y - ar, 1.0).prod(axis=1)
+    return np.asarray(np.where(present.any(axis=1), held - expected, np.nan), dtype=np.float64)
 
 
 def _abnormal_volume(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -23,9 +23,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import CorporateAction, DailyBar, Instrument, IntradayBar
+from tracker.errors import ConfigError
 from tracker.impact.calendar import sessions_between
 from tracker.impact.returns import adjusted_close, returns_matrix
 from tracker.markets.bars import load_daily_bars
+from tracker.sources.famafrench import PREFIX as FF_PREFIX
+from tracker.sources.famafrench import read_fama_french_daily
 
 log = logging.getLogger(__name__)
 
@@ -185,3 +188,35 @@ def load_intraday_bars(
         index=pd.DatetimeIndex([pd.Timestamp(row.ts) for row in chosen]).tz_convert("UTC"),
     )
     return frame, finest
+
+
+def with_factor_returns(inputs: MarketInputs, factors: pd.DataFrame) -> MarketInputs:
+    """``inputs`` with factor series as extra return columns, on the inputs' sessions.
+
+    A session the factor file does not cover is missing (NaN) for the factors, so the engine
+    leaves it out of the estimation like any other gap; factor dates that are not sessions
+    are ignored. Columns already present (a stored ticker of the same name) are kept.
+    """
+    extra = factors.drop(columns=[c for c in factors.columns if c in inputs.returns.columns])
+    if extra.empty:
+        return inputs
+    aligned = extra.reindex(inputs.returns.index)
+    return replace(inputs, returns=pd.concat([inputs.returns, aligned], axis=1))
+
+
+def add_configured_factors(
+    inputs: MarketInputs, regressors: Sequence[str], source: str | None
+) -> MarketInputs:
+    """Join the Fama-French factors when the study's regressors name any (FF_*).
+
+    Raises ConfigError when FF_* factors are asked for without TRACKER_FAMA_FRENCH_SOURCE.
+    """
+    wanted = [r for r in regressors if r.startswith(FF_PREFIX)]
+    if not wanted:
+        return inputs
+    if not source:
+        raise ConfigError(
+            f"factors {', '.join(wanted)} need TRACKER_FAMA_FRENCH_SOURCE (a path or URL of "
+            "Ken French's daily factors CSV)"
+        )
+    return with_factor_returns(inputs, read_fama_french_daily(source))

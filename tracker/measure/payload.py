@@ -30,6 +30,9 @@ FIRM_KEYS = (
     "ar",
     "abnormal_volume",
     "value_change",
+    "bhar",
+    "bhar_t",
+    "mde",
     "status",
 )
 GROUP_KEYS = (
@@ -46,6 +49,20 @@ GROUP_KEYS = (
     "cda_t",
     "corrado_z",
     "gsign_z",
+)
+# The robust and power statistics (issue 19): in the JSON output, not in the table columns.
+ROBUST_GROUP_KEYS = (
+    "grank_z",
+    "grank_t",
+    "grank_p",
+    "skew_t",
+    "skew_p",
+    "perm_p",
+    "boot_p",
+    "bhar_mean",
+    "bhar_skew_t",
+    "bhar_skew_p",
+    "mde",
 )
 # Every group status a GroupImpact row can carry.
 GROUP_OK = "ok"
@@ -79,6 +96,9 @@ def firm_statistics(record: FirmResult) -> dict[str, Any]:
         "ar": {str(day): finite(value) for day, value in record.ar.items()},
         "abnormal_volume": finite(record.abnormal_volume),
         "value_change": finite(record.value_change),
+        "bhar": finite(record.bhar),
+        "bhar_t": finite(record.bhar_t),
+        "mde": finite(record.mde),
         "day0_session": record.day0_session.isoformat() if record.day0_session else None,
     }
 
@@ -96,6 +116,8 @@ def firm_output(
     out["ar"] = dict(statistics.get("ar") or {})
     out["abnormal_volume"] = statistics.get("abnormal_volume")
     out["value_change"] = statistics.get("value_change")
+    for key in ("bhar", "bhar_t", "mde"):
+        out[key] = statistics.get(key)  # None on rows stored before these existed
     out["status"] = status
     return out
 
@@ -122,7 +144,7 @@ def group_output(basket: str, window: Window, statistics: Mapping[str, Any]) -> 
     """One element of ``groups`` in the issue-6 JSON shape."""
     out: dict[str, Any] = {"basket": basket, "window": window_label(window)}
     out["n"] = statistics.get("n")
-    for key in GROUP_KEYS[3:]:
+    for key in GROUP_KEYS[3:] + ROBUST_GROUP_KEYS:
         out[key] = statistics.get(key)
     return out
 

@@ -48,7 +48,7 @@ from tracker.measure.events import (
     load_events,
     theme_baskets,
 )
-from tracker.measure.inputs import MarketInputs, load_market_inputs
+from tracker.measure.inputs import MarketInputs, add_configured_factors, load_market_inputs
 from tracker.measure.intraday import intraday_reaction
 from tracker.measure.payload import (
     finite,
@@ -533,6 +533,7 @@ def compute_impacts(
         plans = build_plans(session, event_ids, params.calendar, report)
         tickers = sorted({t for plan in plans for t in plan.tickers} | set(params.regressors))
         inputs = load_market_inputs(session, tickers, params.calendar)
+        inputs = add_configured_factors(inputs, params.regressors, settings.fama_french_source)
         _require_regressors(inputs, params)
         stored_firms, stored_groups = stored_fingerprints(
             session, [plan.event_id for plan in plans], model
