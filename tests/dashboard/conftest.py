@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,19 @@ def demo_postgres_url(postgres_server, data_dir: Path) -> str:
     finally:
         database.dispose()
     return url
+
+
+@pytest.fixture(autouse=True)
+def listening_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str | None], None]]:
+    """The address the app believes it listens on (AppTest runs no server): loopback, like
+    ``tracker dashboard``, so login is off unless a test chooses another address."""
+    from streamlit import config
+
+    previous = config.get_option("server.address")
+
+    def set_address(address: str | None) -> None:
+        config.set_option("server.address", address)
+
+    set_address("127.0.0.1")
+    yield set_address
+    set_address(previous)
