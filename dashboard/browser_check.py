@@ -196,7 +196,10 @@ async def check_page(
 @asynccontextmanager
 async def chromium_page(chromium: str) -> AsyncIterator[DevTools]:
     """A headless Chromium with a fresh profile, and the DevTools session of its one page."""
-    with tempfile.TemporaryDirectory(prefix="dash-chromium-") as profile:
+    # Chromium's helpers may still write the profile while it exits: never fail on cleanup.
+    with tempfile.TemporaryDirectory(
+        prefix="dash-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(  # noqa: S603
             [
                 chromium,

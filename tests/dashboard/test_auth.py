@@ -11,27 +11,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-from dashboard.browser_check import (
-    chromium_page,
-    free_port,
-    open_and_wait,
-    wait_for_http,
-    wait_until_rendered,
-)
-from tests.conftest import _unavailable
+from dashboard.browser_check import chromium_page, open_and_wait, wait_until_rendered
 from tests.dashboard.oidc_provider import OidcProvider
 from tests.dashboard.proxy import HeaderProxy
 
-ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = "analyst@example.com"
 CLICK_LOGIN = """
 (() => {
@@ -44,64 +31,11 @@ CLICK_LOGIN = """
 PAGE_TIMEOUT = 60.0
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if found := shutil.which(name):
-            return found
-    _unavailable("Chromium not found: apt-get install -y chromium")
-    raise AssertionError("unreachable")
-
-
 @pytest.fixture
-def dashboard(demo_database_url: str) -> Iterator[Callable[[dict[str, str]], int]]:
-    """Start ``tracker dashboard`` on loopback with these settings; returns its port."""
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(settings: dict[str, str]) -> int:
-        for _attempt in range(3):  # the free port can be taken between probe and bind
-            port = free_port()
-            env = {
-                **os.environ,
-                **{
-                    k.replace("{port}", str(port)): v.replace("{port}", str(port))
-                    for k, v in settings.items()
-                },
-                "PYTHONPATH": str(ROOT),
-            }
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tracker.cli.main",
-                    "dashboard",
-                    "--port",
-                    str(port),
-                    "--address",
-                    "127.0.0.1",
-                    "--db",
-                    demo_database_url,
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
-            processes.append(process)
-            try:
-                wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=60)
-                return port
-            except TimeoutError:
-                process.kill()
-        raise RuntimeError("the dashboard did not start")
-
-    yield start
-    for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def dashboard(
+    start_dashboard: Callable[[dict[str, str], str], int], demo_database_url: str
+) -> Callable[[dict[str, str]], int]:
+    return lambda settings: start_dashboard(settings, demo_database_url)
 
 
 @pytest.fixture
