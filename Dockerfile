@@ -1,5 +1,5 @@
 # One image for every service of docker-compose.yml: migrate, scheduler, dashboard.
-FROM python:3.11-slim AS runtime
+FROM python:3.11.9-slim-bookworm AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -17,6 +17,6 @@ COPY dashboard ./dashboard
 RUN pip install --no-compile -e .
 
 USER tracker
-EXPOSE 8501 8502
+EXPOSE 8501
 ENTRYPOINT ["tracker"]
 CMD ["--help"]

@@ -22,7 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+from streamlit import config as streamlit_config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
+
+# AppTest runs no server: say it listens on loopback, as `tracker dashboard` does, so the login
+# gate is off (on any other address it asks for sign-in and no page would render).
+streamlit_config.set_option("server.address", "127.0.0.1")
 
 APP = str(ROOT / "dashboard" / "app.py")
 PAGES = {

@@ -59,11 +59,19 @@ def settings() -> Settings:
 
 @st.cache_resource
 def database(url: str | None = None) -> Database:
-    return Database.connect(url or settings().database_url)
+    """The dashboard's one engine, read-only: SQLite ``mode=ro``, PostgreSQL sessions with
+    ``default_transaction_read_only`` (and, in production, a role that holds SELECT only)."""
+    return Database.connect(url or database_url(), read_only=True)
 
 
 def database_url() -> str:
-    return os.environ.get("TRACKER_DATABASE_URL") or settings().database_url
+    """``TRACKER_DASHBOARD_DATABASE_URL`` (the read-only role) when set, else the main URL."""
+    return (
+        os.environ.get("TRACKER_DASHBOARD_DATABASE_URL")
+        or settings().dashboard_database_url
+        or os.environ.get("TRACKER_DATABASE_URL")
+        or settings().database_url
+    )
 
 
 def _db() -> Database:

@@ -24,6 +24,28 @@ def md_escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
+MAX_EVENT_ID = 2**63 - 1  # the largest BIGINT either backend stores
+MAX_REF_LENGTH = 200
+
+
+def event_ref_problem(ref: str) -> str | None:
+    """Why ``ref`` (from the URL) cannot name an event, or None when it can be looked up.
+
+    Ids are ASCII digits within the database's integer range; anything else is looked up as a
+    slug. ``str.isdigit`` accepts ``²`` and ``int()`` accepts 10**30, and either used to end
+    in a traceback on the page, so the check is explicit and happens before any query.
+    """
+    text = ref.strip()
+    if not text or len(text) > MAX_REF_LENGTH or not text.isprintable():
+        return "the event in the address is empty, too long or has control characters"
+    if text.isdigit():
+        if not text.isascii():
+            return f"{text!r} is not an event id: ids are ASCII digits 0-9"
+        if int(text) > MAX_EVENT_ID:
+            return f"event id {text[:30]} is out of range (ids go up to {MAX_EVENT_ID})"
+    return None
+
+
 def significance_mark(p_value: float | None) -> str:
     """The usual stars: *** p<0.01, ** p<0.05, * p<0.10."""
     if p_value is None or p_value != p_value:

@@ -15,9 +15,12 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboard._auth import require_user  # noqa: E402
+
 st.set_page_config(
     page_title="AI market-impact tracker", page_icon=":chart_with_downwards_trend:", layout="wide"
 )
+require_user()  # before navigation: no page runs for a visitor the gate has not admitted
 
 PAGES = [
     st.Page("views/timeline.py", title="Timeline", icon=":material/show_chart:", default=True),

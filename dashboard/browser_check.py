@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,7 +141,10 @@ class DevTools:
 
     async def evaluate(self, expression: str) -> Any:
         result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        return json.loads(result["result"]["value"])
+        value = result.get("result", {}).get("value")
+        if value is None:  # the page was replaced mid-evaluation (navigation, redirect)
+            raise RuntimeError(f"no value from the page: {result.get('exceptionDetails')}")
+        return json.loads(value)
 
 
 async def check_page(
@@ -188,10 +193,13 @@ async def check_page(
     return PageResult(page.name, url, seconds, target, exceptions, page.expect not in text)
 
 
-async def run_checks(
-    chromium: str, base: str, pages: list[PageCheck], out: Path, timeout: float
-) -> list[PageResult]:
-    with tempfile.TemporaryDirectory(prefix="dash-chromium-") as profile:
+@asynccontextmanager
+async def chromium_page(chromium: str) -> AsyncIterator[DevTools]:
+    """A headless Chromium with a fresh profile, and the DevTools session of its one page."""
+    # Chromium's helpers may still write the profile while it exits: never fail on cleanup.
+    with tempfile.TemporaryDirectory(
+        prefix="dash-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(  # noqa: S603
             [
                 chromium,
@@ -218,13 +226,48 @@ async def run_checks(
             async with connect(ws_url, max_size=256 * 1024 * 1024) as connection:
                 tools = DevTools(connection)
                 await tools.call("Page.enable")
-                return [await check_page(tools, base, page, out, timeout) for page in pages]
+                yield tools
         finally:
             process.terminate()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+async def open_and_wait(tools: DevTools, url: str, timeout: float) -> str:
+    """Navigate, wait until the app's run finished and the page is stable; its visible text."""
+    await tools.call("Page.navigate", url=url)
+    await wait_until_rendered(tools, timeout)
+    text: str = await tools.evaluate("JSON.stringify(document.body.innerText)")
+    return text
+
+
+async def wait_until_rendered(tools: DevTools, timeout: float) -> None:
+    await asyncio.sleep(0.2)
+    deadline = time.monotonic() + timeout
+    stable_since, last_height = None, -1
+    while time.monotonic() < deadline:
+        try:
+            state = await tools.evaluate(READY_SCRIPT)
+        except RuntimeError:  # the page navigated away mid-evaluation (redirects)
+            await asyncio.sleep(0.2)
+            continue
+        if state["ready"] and state["height"] == last_height:
+            stable_since = stable_since or time.monotonic()
+            if time.monotonic() - stable_since >= 1.5:
+                return
+        else:
+            stable_since = None
+        last_height = state["height"]
+        await asyncio.sleep(0.1)
+
+
+async def run_checks(
+    chromium: str, base: str, pages: list[PageCheck], out: Path, timeout: float
+) -> list[PageResult]:
+    async with chromium_page(chromium) as tools:
+        return [await check_page(tools, base, page, out, timeout) for page in pages]
 
 
 def event_for_detail(database_url: str) -> str | None:

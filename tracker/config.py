@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         default_factory=lambda: f"sqlite:///{default_home() / 'tracker.db'}",
         description="SQLAlchemy URL; sqlite (embedded, default) or postgresql.",
     )
+    dashboard_database_url: str | None = Field(
+        default=None,
+        description="URL the dashboard reads with (a read-only role); default database_url.",
+    )
     data_dir: Path | None = Field(
         default=None, description="Directory of recorded data (prices/, feeds/, events/)."
     )
@@ -108,13 +112,44 @@ class Settings(BaseSettings):
     digest_tz: str = "America/New_York"
     dashboard_url: str = "http://localhost:8501"
 
+    # dashboard access (README "Deployment": every setting and its safe default)
+    dashboard_auth: Literal["auto", "oidc", "header", "off"] = Field(
+        default="auto",
+        description="auto: off on loopback only, OIDC otherwise; header: a trusted proxy's.",
+    )
+    dashboard_allowed_users: str = Field(
+        default="",
+        description="Comma-separated e-mails or @domains allowed in; '*' admits every user "
+        "the provider signs in. Required when login is on.",
+    )
+    dashboard_auth_header: str = Field(
+        default="X-Forwarded-Email", description="Header carrying the e-mail (header mode)."
+    )
+    dashboard_trusted_proxy: str = Field(
+        default="",
+        description="Comma-separated addresses/CIDRs of the authenticating proxy (header mode).",
+    )
+    oidc_server_metadata_url: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    oidc_cookie_secret: SecretStr | None = None
+    oidc_redirect_uri: str = Field(
+        default="", description="default: TRACKER_DASHBOARD_URL + /oauth2callback"
+    )
+
     # scheduler
     health_port: int = Field(default=8502, ge=0, le=65535)
+    health_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that unlocks the health endpoint's worker (host:pid) field.",
+    )
     article_retention_days: int = Field(default=0, ge=0, description="0 keeps articles forever")
 
-    @field_validator("database_url")
+    @field_validator("database_url", "dashboard_database_url")
     @classmethod
-    def _check_database_url(cls, value: str) -> str:
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             url = make_url(value)
         except ArgumentError as exc:

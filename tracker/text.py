@@ -8,16 +8,17 @@ header are other readers with other hazards:
 - Bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069, and the marks
   U+200E, U+200F, U+061C) make a title display in another order than it reads, so a
   line can look as if it said something else ("Trojan Source").
-- A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@`` (or a tab or
-  carriage return before one) as a formula (OWASP "CSV injection").
+- A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@`` as a formula
+  (OWASP "CSV injection"; the rule is ``tracker.export.csv_safe``, shared with the dashboard).
 """
 
 from __future__ import annotations
 
 import re
 
+from tracker.export import csv_safe
+
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def one_line(text: str) -> str:
@@ -29,5 +30,4 @@ def one_line(text: str) -> str:
 def csv_text_cell(text: str) -> str:
     """A text cell a spreadsheet shows as text: one line, and a leading ``'`` where it
     would otherwise start a formula. Only for text; numbers are written as numbers."""
-    cell = one_line(text)
-    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+    return str(csv_safe(one_line(text)))

@@ -247,6 +247,10 @@ def render() -> None:
     ref = _pick_event()
     if ref is None:
         return
+    problem = _ui.event_ref_problem(ref)
+    if problem is not None:
+        st.warning(_ui.md_escape(problem))
+        return
     try:
         detail = _data.event_detail(ref)
     except TrackerError as exc:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import _data, _ui
 from tracker.errors import TrackerError
+from tracker.export import csv_bytes
 from tracker.query import DEFAULT_WINDOW, EventFilter, EventSummary
 from tracker.query.common import KINDS as QUERY_KINDS
 from tracker.query.common import STORED_WINDOWS
@@ -110,14 +111,17 @@ def render() -> None:
     )
     st.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode("utf-8"),
+        csv_bytes(frame),
         file_name="events.csv",
         mime="text/csv",
     )
     rows = state.selection.rows if state else []
     if rows:
         event = found[rows[0]]
-        if st.button(f"Open event: {event.title[:100]}", type="primary"):
+        # The title is feed text: shown with st.text (never parsed), not in the button label,
+        # which Streamlit renders as markdown.
+        st.text(event.title[:200])
+        if st.button(f"Open event #{event.id}", type="primary"):
             _ui.open_event(event.id)
 
 

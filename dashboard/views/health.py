@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import _data, _ui
+from dashboard import _auth, _data, _ui
 
 
 def _jobs() -> None:
@@ -73,8 +73,18 @@ def _tickers(latest: date | None) -> None:
     st.caption("Days are calendar days behind the newest stored close of any ticker.")
 
 
+def _who() -> None:
+    signed = _auth.signed_in()
+    if signed is None or signed.mode == "off":
+        st.caption("Login is off: the dashboard listens on loopback only.")
+        return
+    how = "OpenID Connect" if signed.mode == "oidc" else "the trusted sign-in proxy"
+    st.text(f"Signed in as {signed.email} (via {how})")
+
+
 def render() -> None:
     st.title("Pipeline health")
+    _who()
     fresh = _ui.require_data()
     if fresh is None:
         _jobs()

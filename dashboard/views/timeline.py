@@ -97,8 +97,13 @@ if fresh is not None:
         point for point in (state.selection.points if state else []) if point.get("customdata")
     ]
     if picked:
-        event_id, title = int(picked[0]["customdata"][0]), str(picked[0]["customdata"][1])
-        if st.button(f"Open event: {title}", type="primary"):
+        event_id = int(picked[0]["customdata"][0])
+        # customdata carries the HTML-escaped title for Plotly; a button label is markdown, so
+        # feed text never goes into one (it is shown with st.text, which parses nothing).
+        chosen_marker = next((m for m in markers if m.event_id == event_id), None)
+        if chosen_marker is not None:
+            st.text(chosen_marker.title)
+        if st.button(f"Open event #{event_id}", type="primary"):
             _ui.open_event(event_id)
     if markers:
         with st.expander(f"{len(markers)} events in this period", expanded=False):

@@ -114,6 +114,7 @@ def test_dashboard_serves_the_app_on_loopback(database_url: str) -> None:
     finally:
         output = stop(process)
     assert f"http://127.0.0.1:{port}" in output
+    assert "login is OFF: listening on 127.0.0.1 (loopback) only" in output
     for run in (timeline, health):
         assert run.finished == FINISHED_SUCCESSFULLY, output
         assert run.exceptions == []
@@ -125,3 +126,17 @@ def test_dashboard_refuses_a_bad_port() -> None:
     result = run_tracker("dashboard", "--port", "70000")
     assert result.returncode == 2
     assert "65535" in result.stderr  # the message names the allowed range
+
+
+def test_dashboard_beyond_loopback_refuses_to_start_without_login_settings():
+    """No address other than loopback serves the dashboard without login configured."""
+    result = run_tracker("dashboard", "--address", "0.0.0.0")
+    assert result.returncode != 0
+    assert "TRACKER_DASHBOARD_ALLOWED_USERS" in result.stderr
+
+
+def test_login_off_beyond_loopback_is_refused(monkeypatch):
+    monkeypatch.setenv("TRACKER_DASHBOARD_AUTH", "off")
+    result = run_tracker("dashboard", "--address", "0.0.0.0")
+    assert result.returncode != 0
+    assert "only on loopback" in result.stderr

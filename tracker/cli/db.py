@@ -1,4 +1,4 @@
-"""``tracker db ...``: schema migrations."""
+"""``tracker db ...``: schema migrations and the dashboard's read-only role."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import typer
 
 from tracker.cli.common import DbOption, open_database, settings_for
 from tracker.db import migrate
+from tracker.db.roles import ensure_reader_role, reader_role
 
 app = typer.Typer(help="Create and migrate the database schema.", no_args_is_help=True)
 
@@ -37,5 +38,28 @@ def current(db: DbOption = None) -> None:
     try:
         typer.echo(f"current: {migrate.current_revision(database.engine) or '(empty)'}")
         typer.echo(f"head:    {migrate.head_revision()}")
+    finally:
+        database.dispose()
+
+
+@app.command()
+def roles(db: DbOption = None) -> None:
+    """Create or update the dashboard's read-only PostgreSQL role (idempotent).
+
+    The role's name and password come from TRACKER_DASHBOARD_DATABASE_URL; run this as the
+    migrating role after `tracker db upgrade`. On SQLite there are no roles: the dashboard
+    opens the file read-only instead.
+    """
+    settings, database = open_database(db)
+    try:
+        if database.backend != "postgresql":
+            typer.echo("SQLite has no roles: the dashboard opens the database file read-only.")
+            return
+        role = reader_role(settings.dashboard_database_url)
+        created = ensure_reader_role(database.engine, role)
+        typer.echo(
+            f"read-only role {role.name} {'created' if created else 'updated'}: "
+            "SELECT on every table, default_transaction_read_only on"
+        )
     finally:
         database.dispose()

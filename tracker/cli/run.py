@@ -104,7 +104,10 @@ def run(
         state = HealthState(worker=worker_name(), max_silence_seconds=max(30.0, 3 * heartbeat))
         port = settings.health_port if health_port is None else health_port
         origin = "TRACKER_HEALTH_PORT" if health_port is None else "--health-port"
-        server = HealthServer(state, database, health_host, port, origin=origin).start()
+        token = settings.health_token.get_secret_value() if settings.health_token else None
+        server = HealthServer(
+            state, database, health_host, port, origin=origin, token=token
+        ).start()
         typer.echo(f"health: http://{health_host}:{server.port}/health", err=True)
         try:
             if window is None:
