@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 from tests.cli.runner import run_tracker
-from tests.digest.conftest import ScriptedHandler, free_port
+from tests.digest.conftest import LoopbackController, ScriptedHandler
 from tracker.db import migrate
 
 
@@ -15,9 +13,9 @@ def test_preview_and_send_a_quiet_day(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
     migrate.upgrade(url)
     handler = ScriptedHandler(refuse={"gone@example.com": "550 5.1.1 No such user"})
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = LoopbackController(handler)
     controller.start()
+    port = controller.port
     password = "cli-test-password-not-printed"
     env = {
         "TRACKER_DATABASE_URL": url,

@@ -11,6 +11,7 @@ process dies. Standbys retry every few seconds, so one takes over well within 30
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -129,16 +130,27 @@ class SqliteFileLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(self.path), thread_local=False)
         self._db = db
+        self._held: tuple[int, int] | None = None  # (device, inode) of the file we locked
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return stat.st_dev, stat.st_ino
 
     def try_acquire(self) -> bool:
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
             return False
+        self._held = self._identity()
         return True
 
     def still_held(self) -> bool:
-        if not self._lock.is_locked or not self.path.exists():
+        """The file we locked is still the one at the path: a removed (and perhaps
+        re-created, then locked by a standby) lock file means leadership is lost."""
+        if not self._lock.is_locked or self._held is None or self._identity() != self._held:
             return False
         if self._db is None:
             return True
@@ -151,6 +163,7 @@ class SqliteFileLock:
         return True
 
     def release(self) -> None:
+        self._held = None
         if self._lock.is_locked:
             self._lock.release(force=True)
 
