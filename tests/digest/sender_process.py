@@ -1,12 +1,14 @@
 """A digest sender as its own process, for the kill -9 and two-senders tests.
 
-``python -m tests.digest.sender_process DB_URL SMTP_PORT GO_FILE RECIPIENT...`` waits until
-GO_FILE exists (so two senders can start together), sends the synthetic digest of ``DAY`` and
-prints one ``recipient<TAB>outcome<TAB>detail`` line per recipient.
+``python -m tests.digest.sender_process DB_URL SMTP_PORT GO_FILE RECIPIENT...`` says it is
+ready (``GO_FILE.PID.ready``), waits until GO_FILE exists (so two senders start together),
+sends the synthetic digest of ``DAY`` and prints one ``recipient<TAB>outcome<TAB>detail``
+line per recipient.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,10 +18,11 @@ from tracker.config import Settings
 from tracker.db import Database
 from tracker.digest.send import RetryPolicy, send_digest
 
-GO_WAIT_SECONDS = 60.0
+GO_WAIT_SECONDS = 240.0
 
 
 def main(url: str, port: str, go_file: str, *recipients: str) -> None:
+    Path(f"{go_file}.{os.getpid()}.ready").touch()  # imported and waiting
     deadline = time.monotonic() + GO_WAIT_SECONDS
     while not Path(go_file).exists():
         if time.monotonic() > deadline:

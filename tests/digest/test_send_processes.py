@@ -29,7 +29,7 @@ from tracker.db.models import DigestDelivery
 from tracker.digest import ledger
 from tracker.digest.send import IN_FLIGHT_STALE_AFTER, RetryPolicy, send_digest
 
-WAIT_SECONDS = 60.0
+WAIT_SECONDS = 240.0  # bounded, generous for a loaded machine
 NO_WAIT = RetryPolicy(attempts=1, first_delay=0.0)
 
 
@@ -137,6 +137,11 @@ def test_two_senders_at_once_deliver_each_recipient_once(
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     processes = [sender(database_url, server.port, go, *recipients, log=log) for log in logs]
     try:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(list(tmp_path.glob("go.*.ready"))) < len(processes):
+            assert time.monotonic() < deadline, "the senders never became ready"
+            assert all(process.poll() is None for process in processes)
+            time.sleep(0.05)
         go.touch()
         for process in processes:
             assert process.wait(timeout=WAIT_SECONDS) == 0

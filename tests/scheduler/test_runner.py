@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from tracker.config import load_settings
 from tracker.db.models import JobRun, Watermark
 from tracker.scheduler import runlog
+from tracker.scheduler import runner as runner_module
 from tracker.scheduler.clock import ManualClock
 from tracker.scheduler.jobs import JobContext, JobSpec
 from tracker.scheduler.runner import JobRunner, Outcome
@@ -119,10 +121,6 @@ def test_counts_come_from_as_counts_mappings_or_integer_attributes() -> None:
 def test_a_restart_with_the_same_host_and_pid_is_another_worker(database, monkeypatch) -> None:
     """In a container the scheduler is PID 1 with a stable hostname after every restart:
     the boot id tells the runs of the dead start from those of the new one."""
-    import socket
-
-    from tracker.scheduler import runner as runner_module
-
     monkeypatch.setattr(runner_module.os, "getpid", lambda: 1)
     monkeypatch.setattr(socket, "gethostname", lambda: "tracker")
     runner_module.boot_id.cache_clear()
