@@ -196,7 +196,8 @@ class SchedulerService:
                 self.runner.active_runs,
                 self.cancel_grace_seconds,
             )
-            logging.shutdown()
+            for handler in logging.getLogger().handlers:
+                handler.flush()
             os._exit(EXIT_DEPOSED)
 
     def build_scheduler(self) -> BackgroundScheduler:
