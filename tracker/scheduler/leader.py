@@ -5,7 +5,9 @@ keepalives) for as long as the leader lives; when the process dies, even by kill
 server ends the session and frees the lock. A periodic heartbeat checks the connection
 still holds it, so a leader cut off from the database steps down instead of running on.
 SQLite: an OS file lock on a file beside the database file, freed by the kernel when the
-process dies. Standbys retry every few seconds, so one takes over well within 30 s.
+process dies; removing (or replacing) the file deposes its holder. Standbys retry every few
+seconds; a new leader then waits out the fence of ``service`` (a deposed leader may still be
+finishing a job) before its first run: ``bench/bench_failover.py`` measures the whole takeover.
 """
 
 from __future__ import annotations
