@@ -100,7 +100,8 @@ def one_takeover(directory: Path, args: argparse.Namespace) -> float:
     standby = start(url, directory / "standby.log", args)
     try:
         wait_for(lambda: slow_started(database), "the slow job")
-        time.sleep(args.standby_poll + 1)  # the standby has tried the lock and stands by
+        standby_log = directory / "standby.log"
+        wait_for(lambda: "standby: another scheduler leads" in standby_log.read_text(), "standby")
         if first_success(database, standby.pid) is not None:
             raise SystemExit("the standby ran a job while the leader held the lock")
         gone = utcnow()
