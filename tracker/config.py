@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "ssl", "none"] = "none"
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
+    smtp_allow_plaintext_auth: bool = Field(
+        default=False,
+        description="Allow AUTH without TLS (TRACKER_SMTP_SECURITY=none): a local relay only.",
+    )
     digest_from: str = "tracker@localhost"
     digest_to: str = ""
     digest_time: time = time(7, 0)

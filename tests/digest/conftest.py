@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
@@ -68,10 +69,26 @@ class ScriptedHandler:
         return "250 Message accepted for delivery"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+class LoopbackController(Controller):  # type: ignore[misc]
+    """aiosmtpd on 127.0.0.1, on a port the kernel picks while binding (no probe-then-bind
+    race with parallel test workers); ``.port`` is the real one once started."""
+
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=0, **kwargs)
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = int(self.server.sockets[0].getsockname()[1])
+        super()._trigger_server()
+
+
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that is bound but not listening: connecting is refused, and no other
+    test can take it while the block runs."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 @dataclass
@@ -102,11 +119,10 @@ def start_smtp() -> Iterator[StartServer]:
 
     def start(handler: ScriptedHandler | None = None, **server_kwargs: Any) -> SmtpServer:
         handler = handler or ScriptedHandler()
-        port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port, **server_kwargs)
+        controller = LoopbackController(handler, **server_kwargs)
         controller.start()
         controllers.append(controller)
-        return SmtpServer(handler, port)
+        return SmtpServer(handler, controller.port)
 
     yield start
     for controller in controllers:

@@ -12,8 +12,8 @@ from tests.digest.conftest import (
     SENDER,
     ScriptedHandler,
     StartServer,
-    free_port,
     quiet_content,
+    refusing_port,
     synthetic_content,
 )
 from tracker.db import Database
@@ -181,10 +181,11 @@ def test_unreachable_server_is_a_transient_failure(
     database: Database, start_smtp: StartServer
 ) -> None:
     server = start_smtp()
-    settings = server.settings(smtp_port=free_port())  # nothing listens there
-    report = send_digest(
-        database, settings, DAY, content=synthetic_content(), retry=NO_WAIT, clock=Clock()
-    )
+    with refusing_port() as port:
+        settings = server.settings(smtp_port=port)  # nothing listens there
+        report = send_digest(
+            database, settings, DAY, content=synthetic_content(), retry=NO_WAIT, clock=Clock()
+        )
     assert [r.outcome for r in report.results] == ["failed", "failed"]
     assert all("connect to 127.0.0.1" in r.detail for r in report.results)
     assert set(_statuses(database).values()) == {"pending"}

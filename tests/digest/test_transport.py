@@ -11,12 +11,14 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.digest.conftest import SENDER, ScriptedHandler, StartServer
+from tracker.digest.addresses import validate_digest_settings
 from tracker.digest.transport import (
     PermanentSmtpError,
     SmtpTransport,
     TransientSmtpError,
     classify_reply,
 )
+from tracker.errors import ConfigError
 
 PASSWORD = "s3cret-digest-password"  # a test credential for the loopback server only
 
@@ -120,3 +122,36 @@ def test_reply_classes() -> None:
     refused = classify_reply(554, b"5.7.1 rejected\r\n  by policy", "DATA")
     assert isinstance(refused, PermanentSmtpError)
     assert str(refused) == "DATA: 554 5.7.1 rejected by policy"
+
+
+def test_credentials_are_never_sent_without_tls_by_default(start_smtp: StartServer) -> None:
+    """A relay that offers AUTH in the clear (a sink capturing it) gets no password."""
+    authenticator = Authenticator()
+    server = start_smtp(ScriptedHandler(), authenticator=authenticator, auth_require_tls=False)
+    settings = server.settings(smtp_security="none", smtp_user="digest", smtp_password=PASSWORD)
+    with (
+        SmtpTransport(settings, timeout=5) as transport,
+        pytest.raises(PermanentSmtpError, match="TRACKER_SMTP_ALLOW_PLAINTEXT_AUTH") as failure,
+    ):
+        transport.deliver(_message(), SENDER, "alice@example.com")
+    assert authenticator.logins == []
+    assert server.handler.received == []
+    assert PASSWORD not in str(failure.value)
+    with pytest.raises(ConfigError, match="TRACKER_SMTP_SECURITY=none"):
+        validate_digest_settings(settings)
+
+
+def test_plaintext_credentials_only_when_explicitly_allowed(start_smtp: StartServer) -> None:
+    authenticator = Authenticator()
+    server = start_smtp(ScriptedHandler(), authenticator=authenticator, auth_require_tls=False)
+    settings = server.settings(
+        smtp_security="none",
+        smtp_user="digest",
+        smtp_password=PASSWORD,
+        smtp_allow_plaintext_auth=True,
+    )
+    validate_digest_settings(settings)
+    with SmtpTransport(settings, timeout=5) as transport:
+        transport.deliver(_message(), SENDER, "alice@example.com")
+    assert authenticator.logins == [(b"digest", PASSWORD.encode())]
+    assert len(server.handler.received) == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -466,3 +468,25 @@ def test_a_feed_that_fails_beyond_its_own_error_handling_does_not_stop_the_poll(
     assert [row.status for row in report.rows] == ["error", "ok"]
     assert "poll failed" in (report.rows[0].error or "")
     assert report.rows[1].new == 2
+
+
+def test_without_network_one_summary_line_per_poll(database, client, caplog) -> None:
+    """Every feed failing the same way (no network) is said once, not once per feed."""
+    with socket.socket() as a, socket.socket() as b, socket.socket() as c:
+        ports = []
+        for held in (a, b, c):
+            held.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+            ports.append(held.getsockname()[1])
+        urls = [f"http://127.0.0.1:{port}/feed.xml" for port in ports]
+        register(database, *urls)
+        with caplog.at_level(logging.DEBUG, logger="tracker"):
+            report = poll_due_feeds(database, SETTINGS, now=NOW, client=client)
+    assert report.as_counts()["errors"] == 3
+    said = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("tracker") and record.levelno >= logging.WARNING
+    ]
+    assert len(said) == 1
+    assert said[0].startswith("poll: 3 of 3 feeds failed")
+    assert all(feed_row(database, url).last_error for url in urls)  # each feed keeps its own

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from tracker.config import load_settings
 from tracker.db.models import JobRun, Watermark
 from tracker.scheduler import runlog
+from tracker.scheduler import runner as runner_module
 from tracker.scheduler.clock import ManualClock
 from tracker.scheduler.jobs import JobContext, JobSpec
 from tracker.scheduler.runner import JobRunner, Outcome
@@ -114,3 +116,57 @@ def test_counts_come_from_as_counts_mappings_or_integer_attributes() -> None:
     assert counts_of({"bars": 5}) == {"bars": 5}
     assert counts_of(Shaped()) == {"computed": 2}
     assert counts_of(None) == {}
+
+
+def test_a_restart_with_the_same_host_and_pid_is_another_worker(database, monkeypatch) -> None:
+    """In a container the scheduler is PID 1 with a stable hostname after every restart:
+    the boot id tells the runs of the dead start from those of the new one."""
+    monkeypatch.setattr(runner_module.os, "getpid", lambda: 1)
+    monkeypatch.setattr(socket, "gethostname", lambda: "tracker")
+    runner_module.boot_id.cache_clear()
+    before = runner_module.worker_name()
+    runner_module.boot_id.cache_clear()  # the process is killed and starts again
+    after = runner_module.worker_name()
+    runner_module.boot_id.cache_clear()
+    assert before.startswith("tracker:1:")
+    assert before != after
+    run_id = runlog.claim_run(database, "job", T0, before, T0)
+    assert run_id is not None
+    assert runlog.abandon_others(database, after, T0 + timedelta(minutes=1)) == 1
+
+
+def test_a_cancelled_run_is_abandoned_and_a_late_finish_changes_nothing(database) -> None:
+    """A deposed leader's job stops at its next check; its outcome never overwrites the
+    new leader's verdict and its watermark never moves."""
+    clock = ManualClock(T0)
+    runner = make_runner(database, clock)
+    steps: list[int] = []
+
+    def cancelled_midway(ctx: JobContext) -> dict[str, int]:
+        steps.append(1)
+        runner.cancelled.set()  # leadership is lost while the job works
+        ctx.check_cancelled()
+        steps.append(2)
+        return {"rows": 1}
+
+    result = runner.run(JobSpec("long", HOURLY, cancelled_midway, timedelta(hours=1)), T0)
+    assert result.outcome is Outcome.cancelled
+    assert steps == [1]
+    assert runlog.job_watermark(database, "long") is None
+    with database.session() as session:
+        run = session.scalars(select(JobRun).where(JobRun.job == "long")).one()
+    assert run.status == "abandoned"
+    assert "leadership lost" in (run.error or "")
+
+    # A run the new leader already closed: the old worker's finish is refused.
+    run_id = runlog.claim_run(database, "other", T0, "old:1:a", T0)
+    assert run_id is not None
+    assert runlog.abandon_others(database, "new:1:b", T0) == 1
+    assert not runlog.finish_run(
+        database,
+        run_id,
+        status=runlog.RunStatus.success,
+        finished_at=T0,
+        advance_watermark=("other", T0),
+    )
+    assert runlog.job_watermark(database, "other") is None

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tracker.config import load_settings
 from tracker.db.models import JobRun, Watermark
 from tracker.scheduler import runlog
+from tracker.scheduler import service as service_module
 from tracker.scheduler.jobs import JobContext, JobSpec
 from tracker.scheduler.leader import leader_lock_for
 from tracker.scheduler.schedules import DailyAt, Every
@@ -132,3 +133,62 @@ def test_stop_lets_the_running_job_finish_its_transaction(database) -> None:
     assert run.status == "success"
     with database.session() as session:
         assert session.get(Watermark, "slow") is not None
+
+
+class LosableLock:
+    """A leader lock this test takes away at will (the real locks have process tests)."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.lost = threading.Event()
+
+    def try_acquire(self) -> bool:
+        if self.lost.is_set():
+            return False
+        self.held = True
+        return True
+
+    def still_held(self) -> bool:
+        return self.held and not self.lost.is_set()
+
+    def release(self) -> None:
+        self.held = False
+
+    def describe(self) -> str:
+        return "a lock the test can take away"
+
+
+def test_a_deposed_leader_whose_job_ignores_cancellation_exits(database, monkeypatch) -> None:
+    """A thread cannot be killed: past the grace the deposed process exits instead."""
+    started, release = threading.Event(), threading.Event()
+    exits: list[int] = []
+
+    def stubborn(ctx: JobContext) -> dict[str, int]:
+        started.set()
+        release.wait(WAIT_LIMIT)  # never looks at ctx.cancelled
+        return {"rows": 1}
+
+    def fake_exit(code: int) -> None:  # records instead of ending the test process
+        exits.append(code)
+        release.set()
+
+    monkeypatch.setattr(service_module.os, "_exit", fake_exit)
+    lock = LosableLock()
+    service = SchedulerService(
+        database,
+        load_settings(),
+        [JobSpec("stubborn", Every(timedelta(days=1)), stubborn, timedelta(days=1))],
+        lock,
+        heartbeat_seconds=0.2,
+        standby_poll_seconds=0.2,
+        cancel_grace_seconds=0.5,
+    )
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    assert started.wait(WAIT_LIMIT)
+    lock.lost.set()
+    deadline = time.monotonic() + WAIT_LIMIT
+    while not exits and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert exits == [service_module.EXIT_DEPOSED]
+    stop(service, thread)

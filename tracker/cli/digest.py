@@ -1,4 +1,5 @@
-"""``tracker digest ...``: preview the daily digest, or send it (once per recipient)."""
+"""``tracker digest ...``: preview the daily digest, send it (at most once per recipient),
+or retry a failed or unknown delivery."""
 
 from __future__ import annotations
 
@@ -11,15 +12,19 @@ import typer
 
 from tracker.cli.common import DbOption, open_database
 from tracker.config import Settings
-from tracker.db import utcnow
+from tracker.db import Database, utcnow
+from tracker.digest import ledger
 from tracker.digest.addresses import validate_digest_settings
 from tracker.digest.chart import render_chart
 from tracker.digest.content import build_digest_content
 from tracker.digest.render import render_html, render_text
-from tracker.digest.send import last_completed_session, send_digest
+from tracker.digest.send import DigestReport, last_completed_session, send_digest
 from tracker.errors import UserInputError
 
-app = typer.Typer(help="The daily digest e-mail: preview it or send it.", no_args_is_help=True)
+app = typer.Typer(
+    help="The daily digest e-mail: preview it, send it, or retry a failed delivery.",
+    no_args_is_help=True,
+)
 
 DateOption = Annotated[
     str | None,
@@ -87,6 +92,50 @@ def send(
         report = send_digest(database, settings, _digest_date(date_, settings), recipients=to)
     finally:
         database.dispose()
+    _print_report(report)
+
+
+@app.command()
+def retry(
+    date_: Annotated[str, typer.Option("--date", help="Session date YYYY-MM-DD.")],
+    to: ToOption = None,
+    db: DbOption = None,
+) -> None:
+    """Send again where a day's delivery failed or its outcome is unknown.
+
+    ``unknown`` means the server may have accepted the message before the sender died: look
+    for its Message-ID in the mail server's log first, because this may deliver a second copy.
+    Recipients already sent are never sent again.
+    """
+    settings, database = open_database(db)
+    try:
+        validate_digest_settings(settings)
+        day = _digest_date(date_, settings)
+        targets = to if to is not None else _unfinished_recipients(database, day)
+        if not targets:
+            typer.echo(f"nothing to retry for {day}: no failed or unknown delivery")
+            return
+        report = send_digest(
+            database,
+            settings,
+            day,
+            recipients=targets,
+            reopen=frozenset({ledger.FAILED, ledger.UNKNOWN}),
+        )
+    finally:
+        database.dispose()
+    _print_report(report)
+
+
+def _unfinished_recipients(database: Database, day: date) -> list[str]:
+    return [
+        row.recipient
+        for row in ledger.deliveries(database, day)
+        if row.status in (ledger.FAILED, ledger.UNKNOWN, ledger.PENDING)
+    ]
+
+
+def _print_report(report: DigestReport) -> None:
     for result in report.results:
         line = f"{result.recipient}: {result.outcome}"
         if result.detail and result.outcome != "sent":

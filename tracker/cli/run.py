@@ -24,7 +24,12 @@ from tracker.scheduler.leader import STANDBY_POLL_SECONDS, leader_lock_for
 from tracker.scheduler.pipeline import pipeline_jobs
 from tracker.scheduler.replay import ReplayDriver, parse_range
 from tracker.scheduler.runner import JobRunner, Outcome, worker_name
-from tracker.scheduler.service import HEARTBEAT_SECONDS, SchedulerService, install_signal_handlers
+from tracker.scheduler.service import (
+    CANCEL_GRACE_SECONDS,
+    HEARTBEAT_SECONDS,
+    SchedulerService,
+    install_signal_handlers,
+)
 from tracker.scheduler.testjobs import selfcheck_jobs
 
 log = logging.getLogger(__name__)
@@ -39,7 +44,7 @@ class JobSet(StrEnum):
 
 def jobs_for(job_set: JobSet, settings: Settings, *, replay: bool) -> list[JobSpec]:
     if job_set is JobSet.test:
-        return selfcheck_jobs()
+        return selfcheck_jobs(with_slow=not replay)
     return pipeline_jobs(settings, replay=replay)
 
 
@@ -90,6 +95,9 @@ def run(
     standby_poll: Annotated[float, typer.Option("--standby-poll", hidden=True, min=0.1)] = (
         STANDBY_POLL_SECONDS
     ),
+    cancel_grace: Annotated[float, typer.Option("--cancel-grace", hidden=True, min=0.1)] = (
+        CANCEL_GRACE_SECONDS
+    ),
 ) -> None:
     """Run the jobs until SIGTERM/SIGINT; a second process stands by and takes over."""
     if not 0 < speed < math.inf:  # NaN fails too
@@ -102,12 +110,15 @@ def run(
             _bootstrap(database)
         jobs = jobs_for(job_set, settings, replay=window is not None)
         state = HealthState(worker=worker_name(), max_silence_seconds=max(30.0, 3 * heartbeat))
-        port = settings.health_port if health_port is None else health_port
-        origin = "TRACKER_HEALTH_PORT" if health_port is None else "--health-port"
-        token = settings.health_token.get_secret_value() if settings.health_token else None
-        server = HealthServer(
-            state, database, health_host, port, origin=origin, token=token
-        ).start()
+        server = start_health_server(
+            state,
+            database,
+            health_host,
+            settings.health_port if health_port is None else health_port,
+            origin="TRACKER_HEALTH_PORT" if health_port is None else "--health-port",
+            explicit=health_port is not None or "health_port" in settings.model_fields_set,
+            token=settings.health_token.get_secret_value() if settings.health_token else None,
+        )
         typer.echo(f"health: http://{health_host}:{server.port}/health", err=True)
         try:
             if window is None:
@@ -119,6 +130,7 @@ def run(
                     health=state,
                     heartbeat_seconds=heartbeat,
                     standby_poll_seconds=standby_poll,
+                    cancel_grace_seconds=cancel_grace,
                 )
                 install_signal_handlers(service.request_stop)
                 service.run()
@@ -128,6 +140,39 @@ def run(
             server.stop()
     finally:
         database.dispose()
+
+
+def start_health_server(
+    state: HealthState,
+    database: Database,
+    host: str,
+    port: int,
+    *,
+    origin: str,
+    explicit: bool,
+    token: str | None = None,
+) -> HealthServer:
+    """The health endpoint on the chosen port.
+
+    A second ``tracker run`` on one host (the standby) finds the default port taken by the
+    leader: when the port was not chosen explicitly it listens on a free one and says so in
+    one line; an explicitly chosen port that is taken is an error naming both ways out.
+    """
+    try:
+        return HealthServer(state, database, host, port, origin=origin, token=token).start()
+    except ConfigError as exc:
+        if explicit or port == 0:
+            raise ConfigError(
+                f"{exc} (another `tracker run` on this host? give each its own "
+                "TRACKER_HEALTH_PORT, or --health-port 0 for a free one)"
+            ) from exc
+    server = HealthServer(state, database, host, 0, origin=origin, token=token).start()
+    typer.echo(
+        f"health: port {port} is taken (another `tracker run` on this host?); listening on "
+        f"{server.port} instead (set TRACKER_HEALTH_PORT or --health-port to choose)",
+        err=True,
+    )
+    return server
 
 
 def _replay(

@@ -61,6 +61,8 @@ def validate_digest_settings(settings: Settings) -> list[str]:
         raise ConfigError("TRACKER_SMTP_USER: contains a line break or control character")
     if settings.smtp_user and settings.smtp_password is None:
         raise ConfigError("TRACKER_SMTP_PASSWORD: required when TRACKER_SMTP_USER is set")
+    if plaintext_auth_refused(settings):
+        raise ConfigError(PLAINTEXT_AUTH_REFUSED)
     recipients = []
     for part in settings.digest_recipients:
         try:
@@ -68,6 +70,22 @@ def validate_digest_settings(settings: Settings) -> list[str]:
         except ValueError as exc:
             raise ConfigError(f"TRACKER_DIGEST_TO: {exc}") from None
     return _unique(recipients)
+
+
+PLAINTEXT_AUTH_REFUSED = (
+    "TRACKER_SMTP_SECURITY=none with TRACKER_SMTP_USER set would send the SMTP password in "
+    "cleartext: use starttls or ssl, or set TRACKER_SMTP_ALLOW_PLAINTEXT_AUTH=true for a "
+    "relay on this host"
+)
+
+
+def plaintext_auth_refused(settings: Settings) -> bool:
+    """Credentials never cross an unencrypted connection unless explicitly allowed."""
+    return bool(
+        settings.smtp_user
+        and settings.smtp_security == "none"
+        and not settings.smtp_allow_plaintext_auth
+    )
 
 
 def validate_recipients(values: list[str]) -> list[str]:

@@ -18,6 +18,10 @@ transitions are compare-and-set ``UPDATE``s committed before anything goes on th
   **at-most-once**: the row becomes ``unknown`` and is never resent automatically, because the
   issue says a digest is never sent twice; the operator sees ``unknown`` and the Message-ID
   to look for in the mail server's log (``tracker digest send`` lists it).
+- ``reopen`` moves ``failed`` or ``unknown`` back to ``pending``. The scheduled job reopens
+  ``failed`` rows of recent days (a refusal means nothing was delivered, so a retry cannot
+  duplicate); only the operator reopens ``unknown`` (``tracker digest retry``), because that
+  may deliver a second copy and is their call, made knowing the Message-ID.
 
 Recipients are keyed lower-cased, so a change of case in the settings sends no second copy.
 """
@@ -155,6 +159,29 @@ def mark_failed(db: Database, delivery: Delivery, error: str, now: datetime) -> 
 def mark_unknown(db: Database, delivery: Delivery, error: str, now: datetime) -> bool:
     """The outcome cannot be known (connection lost mid-DATA, or a stale ``sending`` row)."""
     return _transition(db, delivery, SENDING, status=UNKNOWN, error=_clip(error), updated_at=now)
+
+
+def reopen(db: Database, delivery: Delivery, now: datetime) -> Delivery | None:
+    """``failed``/``unknown`` -> ``pending`` (error kept); ``None`` if another worker moved it."""
+    if delivery.status not in (FAILED, UNKNOWN):
+        raise ValueError(f"only failed or unknown deliveries reopen, not {delivery.status}")
+    if not _transition(db, delivery, delivery.status, status=PENDING, updated_at=now):
+        return None
+    return find(db, delivery.digest_date, delivery.recipient)
+
+
+def unfinished_since(db: Database, first_day: date) -> list[Delivery]:
+    """Rows from ``first_day`` on that a run left ``pending`` or ``failed`` (safe to retry)."""
+    with db.session() as session:
+        rows = session.scalars(
+            select(DigestDelivery)
+            .where(
+                DigestDelivery.digest_date >= first_day,
+                DigestDelivery.status.in_((PENDING, FAILED)),
+            )
+            .order_by(DigestDelivery.digest_date, DigestDelivery.recipient)
+        )
+        return [_snapshot(row) for row in rows]
 
 
 def deliveries(db: Database, day: date) -> list[Delivery]:

@@ -8,8 +8,9 @@ Every failure is classified by what it means for a retry:
 - ``AmbiguousSmtpError``: the connection broke after the message data went out and before the
   server's final reply. It may have been accepted; never retried (at-most-once).
 
-The password is taken from the settings' ``SecretStr`` only at login and never appears in an
-error message (server replies do not echo it, and smtplib's debug output stays off).
+The password is taken from the settings' ``SecretStr`` only at login, only over TLS unless
+``TRACKER_SMTP_ALLOW_PLAINTEXT_AUTH`` allows a local relay, and never appears in an error
+message (server replies do not echo it, and smtplib's debug output stays off).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from email.message import EmailMessage
 from types import TracebackType
 
 from tracker.config import Settings
+from tracker.digest.addresses import PLAINTEXT_AUTH_REFUSED, plaintext_auth_refused
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -117,6 +119,8 @@ class SmtpTransport:
                 connection.starttls(context=self._context())
                 connection.ehlo()
             if settings.smtp_user:
+                if plaintext_auth_refused(settings):  # checked again at the wire
+                    raise PermanentSmtpError(PLAINTEXT_AUTH_REFUSED)
                 password = settings.smtp_password
                 connection.login(
                     settings.smtp_user, password.get_secret_value() if password else ""

@@ -11,7 +11,7 @@ polled concurrently by a small thread pool.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -271,7 +271,7 @@ def _store_error(
     fetched: FetchResult,
     now: datetime,
 ) -> FeedPollRow:
-    log.warning("feed %s: %s", ref.url, error)
+    log.debug("feed %s: %s", ref.url, error)  # summarised once per poll by poll_feeds
     with db.session() as session:
         _record_error(session.get_one(Feed, ref.id), error, fetched.headers, settings, now)
     return FeedPollRow(ref.url, "error", error=error, http_status=fetched.http_status)
@@ -340,7 +340,30 @@ def poll_feeds(
             http.close()
     order = {ref.url: index for index, ref in enumerate(refs)}
     rows = sorted((row for host_rows in results for row in host_rows), key=lambda r: order[r.feed])
-    return PollReport(rows)
+    report = PollReport(rows)
+    log_poll_summary(report)
+    return report
+
+
+def log_poll_summary(report: PollReport) -> None:
+    """One line per poll, not one per feed: without network every feed fails the same way,
+    and the log should say that once. Each feed's own error stays in its row (feeds list)."""
+    failed = [row for row in report.rows if row.status == "error"]
+    counts = report.as_counts()
+    if not failed:
+        log.info("poll: %d feeds, %d new articles", counts["feeds"], counts["new"])
+        return
+    reasons = Counter((row.error or "?").split(":")[0] for row in failed)
+    common = ", ".join(f"{reason} x{count}" for reason, count in reasons.most_common(3))
+    log.warning(
+        "poll: %d of %d feeds failed (%s); %d new articles; first: %s: %s",
+        len(failed),
+        counts["feeds"],
+        common,
+        counts["new"],
+        failed[0].feed,
+        failed[0].error,
+    )
 
 
 def poll_due_feeds(

@@ -7,8 +7,9 @@ same function runs under APScheduler, under a replay, and in tests.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, TypeGuard, runtime_checkable
 
@@ -37,6 +38,19 @@ class JobContext:
     scheduled_for: datetime
     since: datetime | None  # the last scheduled_for that succeeded (None: never)
     replay: bool = False
+    # Set when this process loses leadership: a long job calls ``check_cancelled`` between
+    # units of work (feeds, tickers, recipients) so a deposed leader stops instead of racing
+    # the new one; the service exits the process if a job ignores it (see ``service``).
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def check_cancelled(self) -> None:
+        """Raise ``JobCancelled`` once leadership is lost; cheap enough to call per item."""
+        if self.cancelled.is_set():
+            raise JobCancelled("leadership lost: run cancelled before it finished")
+
+
+class JobCancelled(Exception):
+    """The run stopped because its process no longer leads; its window is not done."""
 
 
 JobFunc = Callable[[JobContext], JobResult]

@@ -5,12 +5,15 @@ keepalives) for as long as the leader lives; when the process dies, even by kill
 server ends the session and frees the lock. A periodic heartbeat checks the connection
 still holds it, so a leader cut off from the database steps down instead of running on.
 SQLite: an OS file lock on a file beside the database file, freed by the kernel when the
-process dies. Standbys retry every few seconds, so one takes over well within 30 s.
+process dies; removing (or replacing) the file deposes its holder. Standbys retry every few
+seconds; a new leader then waits out the fence of ``service`` (a deposed leader may still be
+finishing a job) before its first run: ``bench/bench_failover.py`` measures the whole takeover.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -129,16 +132,27 @@ class SqliteFileLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(self.path), thread_local=False)
         self._db = db
+        self._held: tuple[int, int] | None = None  # (device, inode) of the file we locked
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return stat.st_dev, stat.st_ino
 
     def try_acquire(self) -> bool:
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
             return False
+        self._held = self._identity()
         return True
 
     def still_held(self) -> bool:
-        if not self._lock.is_locked or not self.path.exists():
+        """The file we locked is still the one at the path: a removed (and perhaps
+        re-created, then locked by a standby) lock file means leadership is lost."""
+        if not self._lock.is_locked or self._held is None or self._identity() != self._held:
             return False
         if self._db is None:
             return True
@@ -151,6 +165,7 @@ class SqliteFileLock:
         return True
 
     def release(self) -> None:
+        self._held = None
         if self._lock.is_locked:
             self._lock.release(force=True)
 

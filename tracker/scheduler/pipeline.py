@@ -178,9 +178,12 @@ def recompute_impacts(ctx: JobContext) -> JobResult:
 
 
 def send_digest(ctx: JobContext) -> JobResult:
-    from tracker.digest.send import send_scheduled_digest
+    """Missed sessions since the last successful run and recent unfinished deliveries too;
+    a run that leaves any delivery undone fails, so its watermark stays where it was."""
+    from tracker.digest.send import require_complete, send_scheduled_digest
 
-    return counts_of(send_scheduled_digest(ctx.db, ctx.settings, ctx.now))
+    report = send_scheduled_digest(ctx.db, ctx.settings, ctx.now, ctx.since)
+    return counts_of(require_complete(report))
 
 
 def housekeeping(ctx: JobContext) -> JobResult:

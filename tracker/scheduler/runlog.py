@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ class RunStatus(StrEnum):
     running = "running"
     success = "success"
     failed = "failed"
-    abandoned = "abandoned"  # its worker died (or lost leadership) before it finished
+    abandoned = "abandoned"  # its worker died, or lost leadership and cancelled it
 
 
 def watermark_name(job: str) -> str:
@@ -64,12 +64,20 @@ def finish_run(
     counts: Mapping[str, int] | None = None,
     error: str | None = None,
     advance_watermark: tuple[str, datetime] | None = None,
-) -> None:
-    """Record the outcome, and on success move the job's watermark, in one transaction."""
+) -> bool:
+    """Record the outcome, and on success move the job's watermark, in one transaction.
+
+    Fenced: only a run still ``running`` is closed. A run that a new leader already marked
+    ``abandoned`` (this worker was deposed) keeps that status and moves no watermark, so a
+    deposed leader's late finish can never overwrite what the new leader decided. Returns
+    False in that case.
+    """
     with db.session() as session:
-        run = session.get(JobRun, run_id)
+        run = session.get(JobRun, run_id, with_for_update=True)
         if run is None:
             raise LookupError(f"job run {run_id} vanished from the log")
+        if run.status != RunStatus.running.value:
+            return False
         run.status = status.value
         run.finished_at = require_aware(finished_at)
         run.counts = {str(key): int(value) for key, value in (counts or {}).items()}
@@ -77,6 +85,7 @@ def finish_run(
         if advance_watermark is not None:
             job, scheduled_for = advance_watermark
             _advance(session, job, scheduled_for, finished_at)
+    return True
 
 
 def _advance(session: Session, job: str, value: datetime, now: datetime) -> None:
@@ -115,6 +124,19 @@ def abandon_others(db: Database, worker: str, now: datetime) -> int:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def open_runs_of_others(db: Database, worker: str) -> int:
+    """How many runs other workers still have open (a deposed leader may still be in one)."""
+    with db.session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(JobRun)
+                .where(JobRun.status == RunStatus.running.value, JobRun.worker != worker)
+            )
+            or 0
+        )
 
 
 def recent_runs(db: Database, job: str, limit: int = 10) -> list[JobRun]:

@@ -6,6 +6,21 @@ is after its database watermark, fires one coalesced catch-up run at once. Each 
 claimed in the job-run log, so a (job, scheduled_for) never runs twice even across
 leaders. SIGTERM/SIGINT stop the scheduler after the running job finishes; its
 transaction commits or rolls back as a whole.
+
+Losing the lock (the PostgreSQL session killed, the SQLite lock file gone, the database
+unreachable) is fenced on both sides:
+
+- the deposed leader cancels its running jobs at once (``JobContext.cancelled``, checked
+  between units of work and before the outcome is logged) and starts none; a job still
+  running ``cancel_grace_seconds`` later is stopped by exiting the process
+  (``EXIT_DEPOSED``), because a thread cannot be killed and the process supervisor
+  restarts it as a standby;
+- a new leader starts no job while another worker still has a run open, for at most
+  ``fence_seconds`` (two heartbeats plus the cancel grace: by then the deposed leader has
+  noticed, cancelled or exited), and then marks whatever is left abandoned.
+
+So the job-run log never shows a deposed leader's run ending after the new leader's first
+run started, and a deposed run never moves a watermark.
 """
 
 from __future__ import annotations
@@ -14,6 +29,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from types import FrameType
@@ -36,7 +52,9 @@ from tracker.scheduler.schedules import Schedule
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+CANCEL_GRACE_SECONDS = 10.0
 EXECUTOR_THREADS = 4
+EXIT_DEPOSED = 3  # the exit status of a deposed leader whose job ignored cancellation
 
 
 class ScheduleTrigger(BaseTrigger):  # type: ignore[misc]
@@ -72,6 +90,7 @@ class SchedulerService:
         health: HealthState | None = None,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         standby_poll_seconds: float = STANDBY_POLL_SECONDS,
+        cancel_grace_seconds: float = CANCEL_GRACE_SECONDS,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -85,6 +104,7 @@ class SchedulerService:
         )
         self.heartbeat_seconds = heartbeat_seconds
         self.standby_poll_seconds = standby_poll_seconds
+        self.cancel_grace_seconds = cancel_grace_seconds
         self.stop_requested = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
 
@@ -100,30 +120,85 @@ class SchedulerService:
                     self.lock, self.stop_requested, self.standby_poll_seconds, self.health.beat
                 ):
                     break
-                self._lead()
+                lost = self._lead()
+                self.lock.release()  # lost or stopping: a standby re-acquires from scratch
+                if lost:
+                    self._sit_out()
         finally:
             self.lock.release()
             self.health.set_role("stopped")
 
-    def _lead(self) -> None:
+    @property
+    def fence_seconds(self) -> float:
+        """How long a deposed leader may take to notice (a heartbeat) and stop (the grace)."""
+        return 2 * self.heartbeat_seconds + self.cancel_grace_seconds
+
+    def _sit_out(self) -> None:
+        """A deposed leader lets the standbys take over first: it competes again only after
+        a fence period (it may have lost the lock because its own link is failing)."""
+        self.health.set_role("standby")
+        deadline = time.monotonic() + self.fence_seconds
+        while time.monotonic() < deadline and not self.stop_requested.is_set():
+            self.health.beat()
+            self.stop_requested.wait(min(1.0, self.standby_poll_seconds))
+
+    def _lead(self) -> bool:
+        """Run the jobs while the lock holds; True when leadership was lost (not stopped)."""
         log.warning("leader: %s holds %s", self.worker, self.lock.describe())
         self.health.set_role("leader")
+        self._fence_previous_leader()
         abandoned = runlog.abandon_others(self.db, self.worker, self.clock.now())
         if abandoned:
             log.warning("closed %d run(s) left open by a previous leader", abandoned)
+        self.runner.cancelled = threading.Event()  # this lead's own cancellation flag
         scheduler = self.build_scheduler()
         self._scheduler = scheduler
         scheduler.start()
+        lost = False
         try:
             while not self.stop_requested.wait(self.heartbeat_seconds):
                 if not self.lock.still_held():
-                    log.error("leadership lost; stopping jobs and standing by")
+                    log.error("leadership lost; cancelling running jobs and standing by")
+                    lost = True
                     break
                 self.health.beat()
         finally:
             self.health.set_role("stopping")
-            scheduler.shutdown(wait=True)  # the running job finishes; no new one starts
+            if lost:
+                self._step_down(scheduler)
+            else:
+                scheduler.shutdown(wait=True)  # the running job finishes; no new one starts
             self._scheduler = None
+        return lost
+
+    def _fence_previous_leader(self) -> None:
+        """Wait (bounded) until no other worker has a run open: a deposed leader that is
+        still alive cancels within ``fence_seconds``; a dead one never closes its runs."""
+        deadline = time.monotonic() + self.fence_seconds
+        while runlog.open_runs_of_others(self.db, self.worker):
+            if time.monotonic() >= deadline or self.stop_requested.is_set():
+                return
+            self.health.beat()
+            self.stop_requested.wait(min(0.5, self.heartbeat_seconds))
+        return
+
+    def _step_down(self, scheduler: BackgroundScheduler) -> None:
+        """Cancel running jobs and start no new one; exit if one outlives the grace."""
+        self.runner.cancelled.set()
+        scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + self.cancel_grace_seconds
+        while self.runner.active_runs and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.runner.active_runs:
+            log.critical(
+                "deposed leader: %d job(s) still running %.0f s after cancellation; exiting "
+                "so they cannot race the new leader",
+                self.runner.active_runs,
+                self.cancel_grace_seconds,
+            )
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            os._exit(EXIT_DEPOSED)
 
     def build_scheduler(self) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(
