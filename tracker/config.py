@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     calendar: str = Field(default="XNYS", description="exchange_calendars code of the exchange")
     benchmark: str = "SPY"
     min_estimation_returns: int = Field(default=120, ge=10)
+    clean_estimation_windows: bool = Field(
+        default=True,
+        description="Leave other events' windows, earnings, ex-dividend days, splits and "
+        "FOMC/CPI days out of each ticker's estimation window.",
+    )
+    fdr_level: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="A result is significant when its Benjamini-Hochberg q-value is below this.",
+    )
 
     # news polling
     feed_interval_minutes: int = Field(default=10, ge=1, le=24 * 60)

@@ -19,6 +19,7 @@ from tracker.cli.common import (
     render_table,
     to_json,
 )
+from tracker.measure.attribution import refresh_attribution
 from tracker.measure.payload import GROUP_KEYS
 from tracker.measure.read import event_impact, resolve_event
 from tracker.measure.service import compute_impacts
@@ -56,6 +57,7 @@ def compute(
             with database.session() as session:
                 event_ids = [resolve_event(session, event).id]
         report = compute_impacts(database, settings, event_ids=event_ids)
+        attribution = refresh_attribution(database, settings)
     finally:
         database.dispose()
     for outcome in report.events:
@@ -67,6 +69,11 @@ def compute(
         f"pending {summary['pending']}, insufficient {summary['insufficient']}, "
         f"failed {summary['failed']} (groups computed {summary['groups_computed']}, "
         f"unchanged {summary['groups_unchanged']})"
+    )
+    typer.echo(
+        f"attribution: {attribution['moves']} moves ({attribution['moves_written']} rewritten), "
+        f"confound ledger: {attribution['confounds']} rows for {attribution['confound_pairs']} "
+        f"(event, ticker) pairs ({attribution['confound_pairs_written']} rewritten)"
     )
     if report.failed:
         raise typer.Exit(1)

@@ -22,6 +22,7 @@ from tracker.db.models import Event, FirmImpact, GroupImpact
 from tracker.errors import NotFoundError, UserInputError
 from tracker.impact.models import ModelName
 from tracker.impact.study import EventRequest, StudyParameters, Window, window_label
+from tracker.measure.clean import exclusion_span
 from tracker.measure.events import (
     basket_memberships,
     baskets_for_event,
@@ -153,14 +154,16 @@ def _stored(
 
 
 def _on_the_fly(
-    session: Session, scope: ImpactScope, params: StudyParameters
+    session: Session, scope: ImpactScope, params: StudyParameters, span: Window | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The output computed by the engine now, from the stored inputs (not stored)."""
     window = params.event_windows[0]
     model = str(params.model_name)
     key = str(scope.event.id)
     pairs = sorted(set(scope.firms) | {t for _, members in scope.groups.values() for t in members})
-    inputs = load_market_inputs(session, [*pairs, *params.regressors], params.calendar)
+    inputs = load_market_inputs(
+        session, [*pairs, *params.regressors], params.calendar, exclusion_span=span
+    )
     result = run_study(inputs, [EventRequest(key, t, scope.day0) for t in pairs], params)
     records = {r.ticker: r for r in result.firm_records() if r.window == window_label(window)}
     firms = [
@@ -198,7 +201,11 @@ def event_impact(
     with db.session() as session:
         scope = impact_scope(session, settings, event, tickers, basket)
         stored = None if compute else _stored(session, scope, params)
-        firms, groups = stored if stored is not None else _on_the_fly(session, scope, params)
+        firms, groups = (
+            stored
+            if stored is not None
+            else _on_the_fly(session, scope, params, exclusion_span(settings))
+        )
     return {
         "event": {"id": scope.event.id, "slug": scope.event.slug, "title": scope.event.title},
         "day0": scope.day0.isoformat(),
