@@ -11,12 +11,14 @@ Each candidate gets a score in [0, 1], a weighted sum of four components (each i
 =============  ======  ==================================================================
 component      weight  value
 =============  ======  ==================================================================
-link           0.40    how the event names the ticker: ``headline`` 1.0 (an issuer named in
+link           0.35    how the event names the ticker: ``headline`` 1.0 (an issuer named in
                        a title), ``text`` 0.6 (named in the articles' text, the curated
                        timeline or by the user), ``exposure`` 0.35 (a private entity the
                        ticker is exposed to is named), ``theme`` 0.2 (only a theme basket)
-timing         0.30    1 / (1 + lag): 1.0 when day 0 is this session, 0.5 one session
-                       earlier, 0.33 two sessions earlier ...
+timing         0.35    0.5 ** lag: 1.0 when day 0 is this session, 0.5 one session
+                       earlier, 0.25 two sessions earlier ... (news is priced within a
+                       day or two: a four-day-old headline about the firm should not beat
+                       today's story that moved its whole sector)
 coverage       0.15    mean of: first report (``events.is_novel``) 1/0; sources,
                        log(1+n)/log(11) capped at 1; the story's article volume that day
                        (articles of the story's events with day 0 on this session),
@@ -68,7 +70,7 @@ from tracker.db.models import Attribution, FirmImpact
 from tracker.impact.study import USABLE_STATUSES
 from tracker.measure.links import load_links, session_index, session_positions
 
-WEIGHTS = {"link": 0.40, "timing": 0.30, "coverage": 0.15, "importance": 0.15}
+WEIGHTS = {"link": 0.35, "timing": 0.35, "coverage": 0.15, "importance": 0.15}
 LINK_STRENGTH = {"headline": 1.0, "text": 0.6, "exposure": 0.35, "theme": 0.2}
 LINK_WORDS = {
     "headline": "named in a headline",
@@ -109,7 +111,7 @@ def score_components(candidates: pd.DataFrame) -> pd.DataFrame:
     lag = candidates["lag"].to_numpy(dtype=np.float64)
     if (lag < 0).any():
         raise ValueError("a candidate's day 0 is after the move's session (negative lag)")
-    timing = 1.0 / (1.0 + lag)
+    timing = 0.5**lag
     sources = np.minimum(
         1.0,
         np.log1p(candidates["source_count"].to_numpy(dtype=np.float64)) / math.log1p(SOURCES_FULL),

@@ -236,3 +236,63 @@ def same_story(row: ConfoundRow, story_id: int | None, event_id: int) -> bool:
 def flagged(rows: Sequence[ConfoundRow], story_id: int | None, event_id: int) -> list[ConfoundRow]:
     """The rows that make a result "confounded": anything but the event's own story."""
     return [row for row in rows if not same_story(row, story_id, event_id)]
+
+
+@dataclass(frozen=True)
+class DayMove:
+    """A ticker's move on one session with its primary catalyst (the digest's unit)."""
+
+    ticker: str
+    instrument_id: int
+    event: EventRef
+    story: EventRef | None
+    abnormal_return: float | None
+    p_value: float | None
+    q_value: float | None
+
+
+def primary_moves_on(session: Session, day: date, model: str = DEFAULT_MODEL) -> list[DayMove]:
+    """Every stored move of ``day`` with its primary catalyst, largest |abnormal return| first."""
+    rows = session.execute(
+        select(
+            Instrument.ticker,
+            Attribution.instrument_id,
+            Attribution.story_id,
+            Attribution.abnormal_return,
+            Attribution.p_value,
+            Attribution.q_value,
+            Event.id,
+            Event.slug,
+            Event.title,
+        )
+        .join(Instrument, Instrument.id == Attribution.instrument_id)
+        .join(Event, Event.id == Attribution.event_id)
+        .where(
+            Attribution.session_date == day,
+            Attribution.role == "primary",
+            Attribution.model == model,
+        )
+    ).all()
+    stories = _story_refs(session, {r.story_id for r in rows if r.story_id is not None})
+    moves = [
+        DayMove(
+            ticker=r.ticker,
+            instrument_id=r.instrument_id,
+            event=EventRef(r.id, r.slug, r.title),
+            story=stories.get(r.story_id) if r.story_id is not None else None,
+            abnormal_return=r.abnormal_return,
+            p_value=r.p_value,
+            q_value=r.q_value,
+        )
+        for r in rows
+    ]
+    return sorted(moves, key=lambda m: (-abs(m.abnormal_return or 0.0), m.ticker))
+
+
+def event_story(session: Session, event_ids: Sequence[int]) -> dict[int, EventRef | None]:
+    """Event id -> its story (None: the event is a story of its own)."""
+    rows = session.execute(
+        select(Event.id, Event.story_id).where(Event.id.in_(sorted(set(event_ids))))
+    ).all()
+    stories = _story_refs(session, {s for _, s in rows if s is not None})
+    return {e: (stories.get(s) if s is not None else None) for e, s in rows}
