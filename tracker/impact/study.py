@@ -524,7 +524,7 @@ def _without_excluded(
         return data
     aligned = _aligned(excluded, index)
     assert aligned is not None
-    mask = aligned.reindex(columns=columns).fillna(False).to_numpy(dtype=bool, copy=True)
+    mask = aligned.reindex(columns=columns).to_numpy(dtype=np.float64, na_value=0.0) != 0.0
     mask[:, reg_cols[reg_cols < data.shape[1]]] = False
     if not mask.any():
         return data

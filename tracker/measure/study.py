@@ -117,9 +117,8 @@ def pair_fingerprints(
     excluded = (
         inputs.estimation_excluded.reindex(
             index=inputs.returns.index, columns=inputs.returns.columns
-        )
-        .fillna(False)
-        .to_numpy(dtype=bool)
+        ).to_numpy(dtype=np.float64, na_value=0.0)
+        != 0.0
         if inputs.estimation_excluded is not None
         else None
     )

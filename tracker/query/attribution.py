@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.db.models import Attribution, Confound, Event, Instrument, Story
+from tracker.db.models import Attribution, Confound, Event, EventTicker, Instrument, Story
 from tracker.errors import NotFoundError
 from tracker.query.common import DEFAULT_MODEL
 
@@ -296,3 +296,46 @@ def event_story(session: Session, event_ids: Sequence[int]) -> dict[int, EventRe
     ).all()
     stories = _story_refs(session, {s for _, s in rows if s is not None})
     return {e: (stories.get(s) if s is not None else None) for e, s in rows}
+
+
+@dataclass(frozen=True)
+class TickerAttribution:
+    """How one ticker of an event reads: whose move it is, and what else was in the window."""
+
+    ticker: str
+    attributed_to: EventRef | None  # the move's primary catalyst when it is another event
+    confounds: list[ConfoundRow]  # the ledger rows of the window not of the event's story
+
+    @property
+    def elsewhere(self) -> bool:
+        return self.attributed_to is not None
+
+
+def event_attribution(
+    session: Session, event_id: int, window: tuple[int, int], model: str = DEFAULT_MODEL
+) -> dict[str, TickerAttribution]:
+    """Ticker -> its attribution and confounds, for every ticker linked to the event."""
+    event = session.get(Event, event_id)
+    if event is None:
+        raise NotFoundError(f"no event with id {event_id}")
+    rows = session.execute(
+        select(Instrument.id, Instrument.ticker)
+        .join(EventTicker, EventTicker.instrument_id == Instrument.id)
+        .where(EventTicker.event_id == event_id)
+    ).all()
+    ids = {ticker: instrument_id for instrument_id, ticker in rows}
+    primaries = (
+        primary_catalysts(session, list(ids.values()), [event.day0], model)
+        if event.day0 is not None
+        else {}
+    )
+    ledger = event_confounds(session, event_id, window)
+    out = {}
+    for ticker, instrument_id in sorted(ids.items()):
+        primary = primaries.get((instrument_id, event.day0)) if event.day0 else None
+        out[ticker] = TickerAttribution(
+            ticker=ticker,
+            attributed_to=primary if primary is not None and primary.id != event_id else None,
+            confounds=flagged(ledger.get(instrument_id, []), event.story_id, event_id),
+        )
+    return out
