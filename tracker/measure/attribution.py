@@ -51,9 +51,7 @@ update exactly the moves they touch. ``compute_attributions`` runs after the imp
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -147,31 +145,35 @@ def score_components(candidates: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _why(frame: pd.DataFrame) -> list[str]:
-    """One line per candidate: its role and the components that put it there."""
-    out = []
-    for role, score, link, lag, sources, novel, kind in zip(
-        frame["role"].tolist(),
-        frame["score"].tolist(),
-        frame["link"].tolist(),
-        frame["lag"].tolist(),
-        frame["source_count"].tolist(),
-        frame["is_novel"].tolist(),
-        frame["kind"].tolist(),
-        strict=True,
-    ):
-        when = "day 0 is this session" if lag == 0 else f"day 0 {int(lag)} session(s) earlier"
-        cover = f"{int(sources)} source(s)" + (", first report" if novel else "")
-        facts = f"score {score:.3f}: {LINK_WORDS[link]}; {when}; {cover}"
-        if kind == "market_move":
-            facts += "; reports the move itself (score halved)"
-        lead = {
-            "primary": "highest score",
-            "same_story": "same story as the primary",
-            "confound": "another story than the primary's",
-        }[role]
-        out.append(f"{lead}, {facts}")
-    return out
+WHY_KEYS = ("role", "link", "lag", "source_count", "is_novel", "kind")
+ROLE_WORDS = {
+    "primary": "highest score",
+    "same_story": "same story as the primary",
+    "confound": "another story than the primary's",
+}
+
+
+def _why_line(role: str, link: str, lag: int, sources: int, novel: bool, kind: str) -> str:
+    when = "day 0 is this session" if lag == 0 else f"day 0 {int(lag)} session(s) earlier"
+    line = f"{ROLE_WORDS[role]}: {LINK_WORDS[link]}; {when}; {int(sources)} source(s)" + (
+        ", first report" if novel else ""
+    )
+    if kind == "market_move":
+        line += "; reports the move itself (score halved)"
+    return line
+
+
+def _why(frame: pd.DataFrame) -> pd.Series:
+    """One line per candidate: its role and the components that put it there.
+
+    Built once per distinct combination (a few thousand at most), then joined back: the
+    line is the same for every candidate sharing them.
+    """
+    keys = frame[list(WHY_KEYS)]
+    unique = keys.drop_duplicates()
+    lines = [_why_line(*values) for values in unique.itertuples(index=False, name=None)]
+    table = unique.assign(why=lines)
+    return keys.merge(table, on=list(WHY_KEYS), how="left")["why"].set_axis(frame.index)
 
 
 def rank_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
@@ -187,6 +189,7 @@ def rank_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
     if candidates.empty:
         return candidates.assign(score=[], rank=[], role=[], why=[])
     frame = candidates.reset_index(drop=True)
+    frame["session_date"] = pd.to_datetime(frame["session_date"])
     frame = pd.concat([frame, score_components(frame)], axis=1)
     frame["link_order"] = -frame["link_value"]
     frame["neg_score"] = -frame["score"]
@@ -263,7 +266,11 @@ def load_moves(session: Session, model: str) -> pd.DataFrame:
             FirmImpact.day0.is_not(None),
         )
     ).all()
-    return pd.DataFrame(rows, columns=["instrument_id", "session_date", "event_id", "ar", "p", "q"])
+    frame = pd.DataFrame(
+        rows, columns=["instrument_id", "session_date", "event_id", "ar", "p", "q"]
+    )
+    frame["session_date"] = pd.to_datetime(frame["session_date"])
+    return frame
 
 
 def build_candidates(
@@ -275,7 +282,7 @@ def build_candidates(
     """
     if links.empty or moves.empty:
         return pd.DataFrame({c: [] for c in CANDIDATE_COLUMNS})
-    dates = index.to_numpy(dtype="datetime64[D]")
+    dates = pd.DatetimeIndex(index.to_numpy(dtype="datetime64[D]").astype("datetime64[ns]"))
     links = links.reset_index(drop=True)
     pos = session_positions(links["day0"], index)
     story = links["story_id"].astype("Int64")
@@ -294,23 +301,72 @@ def build_candidates(
     expanded["story_key"] = np.repeat(story_key, len(lags))
     expanded["move_pos"] = expanded["pos"] + expanded["lag"]
     expanded = expanded[expanded["move_pos"] < len(dates)]
-    expanded["session_date"] = [
-        pd.Timestamp(d).date() for d in dates[expanded["move_pos"].to_numpy()]
-    ]
+    expanded["session_date"] = dates[expanded["move_pos"].to_numpy()]
     keys = moves[["instrument_id", "session_date"]].drop_duplicates()
+    keys = keys.assign(session_date=pd.to_datetime(keys["session_date"]))
     got = expanded.merge(keys, on=["instrument_id", "session_date"])
     articles = volume.reindex(pd.MultiIndex.from_arrays([got["story_key"], got["move_pos"]]))
     got["story_articles"] = articles.fillna(0).to_numpy(dtype=np.int64)
     return got[list(CANDIDATE_COLUMNS)].reset_index(drop=True)
 
 
-def _move_figures(moves: pd.DataFrame) -> dict[tuple[int, date], dict[int, tuple[Any, Any, Any]]]:
-    out: dict[tuple[int, date], dict[int, tuple[Any, Any, Any]]] = defaultdict(dict)
-    for instrument_id, day, event_id, ar, p, q in zip(
-        *(moves[c].tolist() for c in moves.columns), strict=True
-    ):
-        out[(int(instrument_id), day)][int(event_id)] = (ar, p, q)
-    return out
+MOVE_KEYS = ["instrument_id", "session_date"]
+FINGERPRINT_COLUMNS = ("event_id", "story_id", "role", "rank", "score", "why", "ar", "p", "q")
+
+
+def with_move_figures(ranked: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+    """Each candidate with its move's ar, p and q (the primary's own row when it has one)."""
+    moves = moves.assign(session_date=pd.to_datetime(moves["session_date"]))
+    primary = ranked.loc[ranked["rank"] == 1, [*MOVE_KEYS, "event_id"]]
+    own = primary.merge(moves, on=[*MOVE_KEYS, "event_id"], how="left")
+    fallback = (
+        moves.sort_values("event_id", kind="stable")
+        .drop_duplicates(MOVE_KEYS)
+        .drop(columns="event_id")
+        .set_index(MOVE_KEYS)
+    )
+    figures = own.drop(columns="event_id").set_index(MOVE_KEYS)
+    figures = figures.fillna(fallback.reindex(figures.index)) if len(figures) else figures
+    return ranked.merge(figures.reset_index(), on=MOVE_KEYS, how="left")
+
+
+def move_fingerprints(ranked: pd.DataFrame) -> pd.Series:
+    """One fingerprint per move (indexed by MOVE_KEYS) over its ranked rows and figures.
+
+    Rows are hashed vectorised (pandas' ``hash_pandas_object``), then each move's run of
+    row hashes is digested: a change to any candidate, role, reason or figure of a move
+    changes its fingerprint and nothing else's. (A pandas upgrade may change the row
+    hashes; the next run then simply rewrites every move once.)
+    """
+    if ranked.empty:
+        return pd.Series([], dtype=object)
+    rows = ranked[list(FINGERPRINT_COLUMNS)].copy()
+    rows["story_id"] = rows["story_id"].astype("Int64")
+    hashes = pd.util.hash_pandas_object(rows, index=False).to_numpy(dtype=np.uint64)
+    keys = ranked[MOVE_KEYS]
+    change = np.ones(len(keys), dtype=bool)
+    change[1:] = (keys["instrument_id"].to_numpy()[1:] != keys["instrument_id"].to_numpy()[:-1]) | (
+        keys["session_date"].to_numpy()[1:] != keys["session_date"].to_numpy()[:-1]
+    )
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], len(keys))
+    digests = [
+        hashlib.blake2b(hashes[a:b].tobytes(), digest_size=16).hexdigest()
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+    index = pd.MultiIndex.from_frame(keys.iloc[starts])
+    return pd.Series(digests, index=index, dtype=object)
+
+
+def attribute(
+    links: pd.DataFrame, moves: pd.DataFrame, index: pd.DatetimeIndex, horizon: int = HORIZON
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Every move's ranked candidates with its figures, and each move's fingerprint (pure)."""
+    ranked = rank_candidates(build_candidates(links, moves, index, horizon))
+    if ranked.empty:
+        return ranked, pd.Series([], dtype=object)
+    ranked = with_move_figures(ranked, moves)
+    return ranked, move_fingerprints(ranked)
 
 
 def _clean(value: Any) -> float | None:
@@ -318,38 +374,6 @@ def _clean(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
-
-
-def _rows_by_move(
-    ranked: pd.DataFrame, figures: dict[tuple[int, date], dict[int, tuple[Any, Any, Any]]]
-) -> dict[tuple[int, date], list[dict[str, Any]]]:
-    """Ranked candidates as storable dicts, grouped by move, with the move's figures."""
-    out: dict[tuple[int, date], list[dict[str, Any]]] = defaultdict(list)
-    columns = ["instrument_id", "session_date", "event_id", "story_id", "role", "rank",
-               "score", "why", "link", "lag", "link_value", "timing", "coverage",
-               "importance_value"]  # fmt: skip
-    for values in zip(*(ranked[c].tolist() for c in columns), strict=True):
-        row = dict(zip(columns, values, strict=True))
-        key = (int(row["instrument_id"]), row["session_date"])
-        out[key].append(row)
-    for key, rows in out.items():
-        measured = figures[key]
-        primary = int(rows[0]["event_id"])
-        ar, p, q = measured.get(primary) or measured[min(measured)]
-        for row in rows:
-            row["abnormal_return"], row["p_value"], row["q_value"] = (
-                _clean(ar),
-                _clean(p),
-                _clean(q),
-            )
-    return out
-
-
-def _fingerprint(rows: list[dict[str, Any]]) -> str:
-    keys = ("event_id", "story_id", "role", "rank", "score", "why", "abnormal_return",
-            "p_value", "q_value")  # fmt: skip
-    payload = [[None if pd.isna(r[k]) else r[k] for k in keys] for r in rows]
-    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
 
 
 def compute_attributions(
@@ -376,19 +400,24 @@ def compute_attributions(
                 ).where(Attribution.model == model, Attribution.rank == 1)
             )
         }
-    days = list(links["day0"]) + list(moves["session_date"]) if len(links) else []
+    days = list(links["day0"]) + [d.date() for d in moves["session_date"]] if len(links) else []
     index = session_index(days, calendar, pad=horizon + 10)
-    ranked = rank_candidates(build_candidates(links, moves, index, horizon))
-    grouped = _rows_by_move(ranked, _move_figures(moves)) if len(ranked) else {}
-    report.moves, report.candidates = len(grouped), len(ranked)
-    changed = {}
-    for key, rows in grouped.items():
-        fp = _fingerprint(rows)
-        if stored.get(key) != fp:
-            changed[key] = (fp, rows)
-    removed = [key for key in stored if key not in grouped]
+    ranked, fingerprints = attribute(links, moves, index, horizon)
+    current = {
+        (int(i), pd.Timestamp(d).date()): str(fp)
+        for i, d, fp in zip(
+            fingerprints.index.get_level_values(0).tolist() if len(fingerprints) else [],
+            fingerprints.index.get_level_values(1).tolist() if len(fingerprints) else [],
+            fingerprints.tolist(),
+            strict=True,
+        )
+    }
+    report.moves, report.candidates = len(current), len(ranked)
+    changed = {key for key, fp in current.items() if stored.get(key) != fp}
+    removed = [key for key in stored if key not in current]
     if not changed and not removed:
         return report
+    values = _rows(ranked, fingerprints, changed, model, now)
     with db.session() as session:
         for instrument_id, day in [key for key in [*changed, *removed] if key in stored]:
             session.execute(
@@ -398,43 +427,55 @@ def compute_attributions(
                     Attribution.model == model,
                 )
             )
-        values = [
-            _attribution(row, model, fp, now) for fp, rows in changed.values() for row in rows
-        ]
         if values:
             session.execute(insert(Attribution), values)
     report.written, report.removed = len(changed), len(removed)
     return report
 
 
-def _attribution(row: dict[str, Any], model: str, fp: str, now: datetime) -> dict[str, Any]:
-    """One stored row (a dict for a bulk insert)."""
-    story = row["story_id"]
-    return {
-        "instrument_id": int(row["instrument_id"]),
-        "session_date": row["session_date"],
-        "event_id": int(row["event_id"]),
-        "story_id": None if story is None or pd.isna(story) else int(story),
-        "role": str(row["role"]),
-        "rank": int(row["rank"]),
-        "score": float(row["score"]),
-        "components": {
-            "link": str(row["link"]),
-            "link_value": float(row["link_value"]),
-            "lag": int(row["lag"]),
-            "timing": float(row["timing"]),
-            "coverage": float(row["coverage"]),
-            "importance": float(row["importance_value"]),
-            "weights": WEIGHTS,
-        },
-        "why": str(row["why"]),
-        "abnormal_return": row["abnormal_return"],
-        "p_value": row["p_value"],
-        "q_value": row["q_value"],
-        "model": model,
-        "input_fingerprint": fp,
-        "computed_at": now,
-    }
+def _rows(
+    ranked: pd.DataFrame,
+    fingerprints: pd.Series,
+    changed: set[tuple[int, date]],
+    model: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The stored rows of the changed moves (dicts for one bulk insert)."""
+    keys = pd.MultiIndex.from_frame(ranked[MOVE_KEYS])
+    wanted = pd.MultiIndex.from_tuples([(i, pd.Timestamp(d)) for i, d in changed], names=MOVE_KEYS)
+    chosen = ranked[keys.isin(wanted)]
+    fps = fingerprints.reindex(pd.MultiIndex.from_frame(chosen[MOVE_KEYS])).tolist()
+    out = []
+    for row, fp in zip(chosen.to_dict("records"), fps, strict=True):
+        story = row["story_id"]
+        out.append(
+            {
+                "instrument_id": int(row["instrument_id"]),
+                "session_date": pd.Timestamp(row["session_date"]).date(),
+                "event_id": int(row["event_id"]),
+                "story_id": None if story is None or pd.isna(story) else int(story),
+                "role": str(row["role"]),
+                "rank": int(row["rank"]),
+                "score": float(row["score"]),
+                "components": {
+                    "link": str(row["link"]),
+                    "link_value": float(row["link_value"]),
+                    "lag": int(row["lag"]),
+                    "timing": float(row["timing"]),
+                    "coverage": float(row["coverage"]),
+                    "importance": float(row["importance_value"]),
+                    "weights": WEIGHTS,
+                },
+                "why": str(row["why"]),
+                "abnormal_return": _clean(row["ar"]),
+                "p_value": _clean(row["p"]),
+                "q_value": _clean(row["q"]),
+                "model": model,
+                "input_fingerprint": str(fp),
+                "computed_at": now,
+            }
+        )
+    return out
 
 
 def primary_events(

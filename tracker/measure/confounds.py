@@ -161,7 +161,7 @@ def build_ledger(
         return pd.DataFrame({name: [] for name in LEDGER_COLUMNS})
     ledger = pd.concat(parts, ignore_index=True)
     ledger = ledger[(ledger["row"] >= 0) & (ledger["row"] < len(dates))]
-    ledger["session_date"] = [pd.Timestamp(d).date() for d in dates[ledger["row"].to_numpy()]]
+    ledger["session_date"] = dates[ledger["row"].to_numpy()].astype(object)  # datetime.date
     ledger["other_event_id"] = ledger["other_event_id"].astype("Int64")
     ledger["story_id"] = ledger["story_id"].astype("Int64")
     ledger = ledger.sort_values(
