@@ -17,6 +17,7 @@ from .recorded import SELLOFF_TICKERS, Events
 FIRM_KEYS = {
     "ticker", "window", "model", "alpha", "beta", "sigma", "n_est", "raw_return", "car",
     "car_se", "car_t", "car_p", "ar", "abnormal_volume", "value_change", "status",
+    "q_value", "attributed_to", "confounds",
 }  # fmt: skip
 GROUP_KEYS = {
     "basket", "window", "n", "caar", "patell_z", "patell_kp_z", "bmp_t", "kp_t", "mean_corr",
