@@ -29,7 +29,9 @@ from tracker.query import (
     Headline,
     JobSummary,
     LatestBar,
+    TickerAttribution,
     data_freshness,
+    event_attribution,
     failing_feeds,
     get_event_detail,
     job_runs_summary,
@@ -37,6 +39,7 @@ from tracker.query import (
     latest_headlines,
     price_history,
     search_events,
+    ticker_moves,
 )
 
 if TYPE_CHECKING:  # the engine (SciPy) loads only when a page needs it: faster first render
@@ -110,6 +113,32 @@ def _event_detail(url: str, ref: str) -> EventDetail:
 
 def event_detail(ref: str | int) -> EventDetail:
     return _event_detail(database_url(), str(ref))
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _ticker_moves(url: str, ticker: str, top: int) -> pd.DataFrame:
+    with database(url).session() as session:
+        return ticker_moves(session, ticker, top=top).moves_frame()
+
+
+def ticker_moves_frame(ticker: str, top: int = 10) -> pd.DataFrame:
+    """A ticker's largest event-day moves, each with its primary catalyst (stored)."""
+    return _ticker_moves(database_url(), ticker, top)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _event_attribution(
+    url: str, event_id: int, window: tuple[int, int], model: str
+) -> dict[str, TickerAttribution]:
+    with database(url).session() as session:
+        return event_attribution(session, event_id, window, model)
+
+
+def event_attribution_of(
+    event_id: int, window: tuple[int, int], model: str
+) -> dict[str, TickerAttribution]:
+    """Each linked ticker: the event its day-0 move is attributed to, and its window's confounds."""
+    return _event_attribution(database_url(), event_id, window, model)
 
 
 @st.cache_data(ttl=HEAVY_TTL, show_spinner=False)

@@ -86,6 +86,17 @@ class Settings(BaseSettings):
         description="Path or http(s) URL of Ken French's daily factors CSV (or its zip); "
         "read only by a study whose factors are named FF_* (FF_MKT-RF, FF_SMB, ...)",
     )
+    clean_estimation_windows: bool = Field(
+        default=True,
+        description="Leave other events' windows, earnings, ex-dividend days, splits and "
+        "FOMC/CPI days out of each ticker's estimation window.",
+    )
+    fdr_level: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="A result is significant when its Benjamini-Hochberg q-value is below this.",
+    )
 
     # news polling
     feed_interval_minutes: int = Field(default=10, ge=1, le=24 * 60)

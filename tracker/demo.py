@@ -22,6 +22,7 @@ from tracker.ingest.news import backfill_search, poll_recorded
 from tracker.ingest.prices import ingest_prices
 from tracker.link.events import link_new_articles
 from tracker.markets.universe import INSTRUMENTS
+from tracker.measure.attribution import refresh_attribution
 from tracker.measure.service import compute_impacts
 from tracker.sources.prices import PriceSource
 
@@ -117,6 +118,7 @@ def build_demo(db: Database, settings: Settings, *, live: bool = False) -> DemoR
     _step(report, "news", lambda: news(db, settings))
     _step(report, "link", lambda: link_new_articles(db).as_counts())
     _step(report, "impacts", lambda: compute_impacts(db, settings).as_counts())
+    _step(report, "attribution", lambda: refresh_attribution(db, settings))
     return report
 
 

@@ -11,7 +11,14 @@ from dashboard import _data, _ui
 from dashboard.charts import car_bar_figure, car_path_figure
 from tracker.errors import TrackerError
 from tracker.news.normalize import safe_http_url
-from tracker.query import DEFAULT_MODEL, DEFAULT_WINDOW, EventDetail, EventFilter, FirmImpactRow
+from tracker.query import (
+    DEFAULT_MODEL,
+    DEFAULT_WINDOW,
+    EventDetail,
+    EventFilter,
+    FirmImpactRow,
+    TickerAttribution,
+)
 
 GROUP_COLUMNS = (
     ("caar", None),
@@ -128,29 +135,48 @@ def _number_formats(frame: pd.DataFrame) -> dict[str, Any]:
     """Percentages and statistics to two decimals, p-values to four."""
     formats: dict[str, Any] = {}
     for column in frame.columns:
-        if column == "p" or column.endswith(" p"):
+        if column in ("p", "q") or column.endswith((" p", " q")):
             formats[column] = st.column_config.NumberColumn(format="%.4f")
         elif pd.api.types.is_float_dtype(frame[column]):
             formats[column] = st.column_config.NumberColumn(format="%.2f")
     return formats
 
 
-def _impact_table(rows: list[FirmImpactRow]) -> pd.DataFrame:
-    """AR by event day and CAR with its test, one row per ticker (all from the engine)."""
+def _confound_text(attribution: TickerAttribution | None) -> str:
+    if attribution is None or not attribution.confounds:
+        return ""
+    return "; ".join(f"{c.kind} {c.date.isoformat()}: {c.title}" for c in attribution.confounds)
+
+
+def _impact_table(
+    rows: list[FirmImpactRow], attribution: dict[str, TickerAttribution] | None = None
+) -> pd.DataFrame:
+    """AR by event day and CAR with its test, one row per ticker (all from the engine).
+
+    ``sig`` marks q < the configured FDR level (Benjamini-Hochberg across the event's
+    tickers); the raw p is still shown. ``confounds`` lists what else was in the window.
+    """
+    level = _data.settings().fdr_level
     records: list[dict[str, Any]] = []
     for row in rows:
         ars = row.statistics.get("ar") or {}
+        found = (attribution or {}).get(row.ticker)
         record: dict[str, Any] = {"ticker": row.ticker, "status": row.status}
+        if found is not None and found.attributed_to is not None:
+            record["attributed to"] = found.attributed_to.title
         for day in sorted(ars, key=int):
             value = ars[day]
             record[f"AR {int(day):+d} (%)"] = None if value is None else value * 100.0
         record["CAR (%)"] = None if row.car is None else row.car * 100.0
         record["t"] = row.car_t
         record["p"] = row.car_p
-        record["sig"] = _ui.significance_mark(row.car_p)
+        record["q"] = row.q_value
+        record["sig"] = "yes" if row.q_value is not None and row.q_value < level else ""
         record["raw return (%)"] = None if row.raw_return is None else row.raw_return * 100.0
         record["BHAR (%)"] = _percent(row.statistics.get("bhar"))
         record["MDE (%)"] = _percent(row.statistics.get("mde"))
+        record["confounded"] = "⚠" if found is not None and found.confounds else ""
+        record["confounds"] = _confound_text(found)
         records.append(record)
     return pd.DataFrame(records)
 
@@ -281,10 +307,29 @@ def render() -> None:
         for f in detail.firm_impacts
         if f.model == model and (f.window_start, f.window_end) == window
     ]
-    st.subheader(f"Abnormal returns, CAR {_label(window)} ({model} model)")
-    table = _impact_table(rows)
-    st.dataframe(table, hide_index=True, column_config=_number_formats(table))
-    st.caption("*** p<0.01, ** p<0.05, * p<0.10 (two-sided t test of CAR).")
+    attribution = _data.event_attribution_of(detail.id, window, model)
+    here = [r for r in rows if not (r.ticker in attribution and attribution[r.ticker].elsewhere)]
+    elsewhere = [r for r in rows if r.ticker in attribution and attribution[r.ticker].elsewhere]
+    st.subheader(f"Moves attributed to this event: CAR {_label(window)} ({model} model)")
+    table = _impact_table(here, attribution)
+    if table.empty:
+        st.caption("No ticker's day-0 move is attributed to this event.")
+    else:
+        st.dataframe(table, hide_index=True, column_config=_number_formats(table))
+    st.caption(
+        f"sig: Benjamini-Hochberg q < {_data.settings().fdr_level:g} across the event's "
+        "tickers (raw p shown); ⚠: other news, earnings, macro releases, ex-dividend days or "
+        "splits fall inside the window, listed under confounds."
+    )
+    if elsewhere:
+        st.subheader("Moves in this window attributed elsewhere")
+        other = _impact_table(elsewhere, attribution)
+        st.dataframe(other, hide_index=True, column_config=_number_formats(other))
+        st.caption(
+            "These tickers are linked to this event, but their day-0 move is credited to the "
+            "event named in 'attributed to' (`tracker query attribution TICKER --date DAY`)."
+        )
+    table = _impact_table(rows, attribution)
     measured = table.dropna(subset=["CAR (%)"]) if not table.empty else table
     if not measured.empty:
         bars = pd.DataFrame(

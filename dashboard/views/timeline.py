@@ -114,3 +114,23 @@ if fresh is not None:
             chosen = st.selectbox("Event", list(labels))
             if st.button("Open event detail") and chosen is not None:
                 _ui.open_event(labels[chosen])
+    for ticker in tickers[:3]:
+        try:
+            moves = _data.ticker_moves_frame(ticker)
+        except TrackerError as exc:
+            st.caption(_ui.md_escape(str(exc)))
+            continue
+        if moves.empty:
+            continue
+        with st.expander(f"{ticker}: largest event-day moves and their primary catalyst"):
+            shown = moves[["day0", "abnormal_return", "p_value", "primary", "events"]].copy()
+            shown["abnormal_return"] = shown["abnormal_return"] * 100.0
+            st.dataframe(
+                shown.rename(columns={"abnormal_return": "AR (%)", "events": "all events"}),
+                hide_index=True,
+                column_config={"AR (%)": st.column_config.NumberColumn(format="%.2f")},
+            )
+            st.caption(
+                "primary: the move's most likely catalyst (tracker.measure.attribution); "
+                "the other events of the day are candidates or confounds."
+            )

@@ -166,3 +166,37 @@ def test_help_lists_the_query_commands(tmp_path: Path) -> None:
     assert result.returncode == 0
     for command in ("events", "ticker", "analogs"):
         assert command in result.stdout
+
+
+def test_attribution_json_csv_table_and_errors(seeded_url: str) -> None:
+    from tracker.measure.attribution import compute_attributions
+
+    database = Database.connect(seeded_url)
+    try:
+        compute_attributions(database, "XNYS")
+    finally:
+        database.dispose()
+    base = ("query", "attribution", "NVDA", "--date", "2024-01-10")
+    result = run_tracker(*base, "--format", "json", "--db", seeded_url)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert list(body) == [
+        "ticker", "session", "abnormal_return", "p_value", "q_value", "primary", "candidates",
+    ]  # fmt: skip
+    assert (body["ticker"], body["session"]) == ("NVDA", "2024-01-10")
+    assert body["primary"]["event"]["slug"] == "synthetic-a"
+    assert body["candidates"][0]["role"] == "primary"
+    assert {c["role"] for c in body["candidates"]} <= {"primary", "same_story", "confound"}
+    csv_out = run_tracker(*base, "-f", "csv", "--db", seeded_url)
+    assert csv_out.returncode == 0, csv_out.stderr
+    assert csv_out.stdout.splitlines()[0] == "rank,role,score,event_id,event,story,why"
+    table = run_tracker(*base, "--db", seeded_url)
+    assert "primary catalyst:" in table.stdout
+    missing = run_tracker(
+        "query", "attribution", "NVDA", "--date", "2024-01-11", "--db", seeded_url
+    )
+    assert missing.returncode == 2
+    assert "no attributed move of NVDA on 2024-01-11" in missing.stderr
+    bad = run_tracker("query", "attribution", "NVDA", "--date", "2024-13-01", "--db", seeded_url)
+    assert bad.returncode == 2
+    assert "--date" in bad.stderr

@@ -154,9 +154,15 @@ def test_the_selloff_event_shows_nvda_and_vst_falling(open_app, demo_url):
 
     app = open_app(demo_url, "event_detail", event=str(selloff.id))
     assert_rendered(app, "Event detail")
-    impacts = frame_with(app, "CAR (%)").set_index("ticker")
+    # the event's tickers are split between "moves attributed to this event" and "moves in
+    # this window attributed elsewhere": both tables show the CAR, q and confounds
+    tables = [frame for frame in frames(app) if "CAR (%)" in frame.columns]
+    assert tables
+    impacts = pd.concat(tables).set_index("ticker")
     assert impacts.loc["NVDA", "CAR (%)"] < 0
     assert impacts.loc["VST", "CAR (%)"] < 0
+    assert {"q", "confounds"} <= set(tables[0].columns)
+    assert impacts.index.is_unique  # a ticker is in one of the two tables, not both
     tickers = frame_with(app, "why")
     assert {"NVDA", "VST"} <= set(tickers["ticker"])
     assert not frame_with(app, "source").empty  # the articles that form the event

@@ -14,6 +14,7 @@ from tracker.db import Database
 from tracker.digest.content import build_digest_content
 from tracker.digest.send import send_digest
 from tracker.errors import UserInputError
+from tracker.measure.attribution import refresh_attribution
 from tracker.measure.service import compute_impacts
 
 SELLOFF = date(2025, 1, 27)
@@ -30,6 +31,7 @@ def measured(database: Database, data_dir: Path) -> Database:
         load_recorded_prices(session, data_dir, PRICE_TICKERS)
     add_january_events(database)
     compute_impacts(database, settings_for(database), now=datetime(2026, 1, 1, tzinfo=UTC))
+    refresh_attribution(database, settings_for(database))
     return database
 
 

@@ -46,7 +46,9 @@ def reference_pair(
     volumes: pd.DataFrame | None = None,
     shares: dict[str, float] | None = None,
     prices: pd.DataFrame | None = None,
+    excluded: set[pd.Timestamp] | None = None,
 ) -> RefPair:
+    """One pair from the formulas; ``excluded`` dates are dropped from its estimation sample."""
     model = str(params.model_name)
     regs = list(params.regressors)
     index = list(returns.index)
@@ -67,7 +69,13 @@ def reference_pair(
         return float(returns[col].iloc[row])
 
     est_rows = list(range(p0 + e1, p0 + e2 + 1))
-    y_est = np.array([cell(r, request.ticker) for r in est_rows])
+    dropped = excluded or set()
+    y_est = np.array(
+        [
+            math.nan if 0 <= r < n_rows and index[r] in dropped else cell(r, request.ticker)
+            for r in est_rows
+        ]
+    )
     x_est = np.array([[cell(r, c) for c in regs] for r in est_rows]).reshape(len(est_rows), -1)
     valid = np.isfinite(y_est) & np.isfinite(x_est).all(axis=1)
     m = int(valid.sum())

@@ -18,6 +18,7 @@ FIRM_KEYS = {
     "ticker", "window", "model", "alpha", "beta", "sigma", "n_est", "raw_return", "car",
     "car_se", "car_t", "car_p", "ar", "abnormal_volume", "value_change", "status",
     "bhar", "bhar_t", "mde",  # issue 19
+    "q_value", "attributed_to", "confounds",
 }  # fmt: skip
 GROUP_KEYS = {
     "basket", "window", "n", "caar", "patell_z", "patell_kp_z", "bmp_t", "kp_t", "mean_corr",

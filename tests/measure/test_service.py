@@ -26,6 +26,7 @@ from tracker.errors import ConfigError
 from tracker.impact.returns import adjusted_close, returns_matrix
 from tracker.impact.significance import group_statistics
 from tracker.impact.study import EventRequest, run_event_study, window_label
+from tracker.measure.clean import excluded_days, exclusion_span
 from tracker.measure.service import compute_impacts
 from tracker.measure.study import default_parameters
 
@@ -132,7 +133,14 @@ def test_stored_numbers_equal_a_direct_engine_call(
     compute_impacts(priced_database, settings, event_ids=[january.selloff], now=FIRST)
     params = default_parameters(settings)
     requests = [EventRequest("x", t, date(2025, 1, 27)) for t in SELLOFF_TICKERS]
-    direct = run_event_study(_direct_returns(data_dir), requests, params)
+    returns = _direct_returns(data_dir)
+    span = exclusion_span(settings)
+    assert span is not None  # clean estimation windows are the default
+    with priced_database.session() as session:  # the stored facts: events, dividends, macro days
+        excluded = excluded_days(
+            session, list(SELLOFF_TICKERS), pd.DatetimeIndex(returns.index), "XNYS", span
+        )
+    direct = run_event_study(returns, requests, params, estimation_excluded=excluded)
     frame = direct.firm_frame().set_index(["ticker", "window"])
     rows = firm_rows(priced_database, january.selloff)
     for (ticker, start, end), row in rows.items():

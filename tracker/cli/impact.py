@@ -19,6 +19,7 @@ from tracker.cli.common import (
     render_table,
     to_json,
 )
+from tracker.measure.attribution import refresh_attribution
 from tracker.measure.payload import GROUP_KEYS
 from tracker.measure.read import event_impact, resolve_event
 from tracker.measure.service import compute_impacts
@@ -56,6 +57,7 @@ def compute(
             with database.session() as session:
                 event_ids = [resolve_event(session, event).id]
         report = compute_impacts(database, settings, event_ids=event_ids)
+        attribution = refresh_attribution(database, settings)
     finally:
         database.dispose()
     for outcome in report.events:
@@ -67,6 +69,11 @@ def compute(
         f"pending {summary['pending']}, insufficient {summary['insufficient']}, "
         f"failed {summary['failed']} (groups computed {summary['groups_computed']}, "
         f"unchanged {summary['groups_unchanged']})"
+    )
+    typer.echo(
+        f"attribution: {attribution['moves']} moves ({attribution['moves_written']} rewritten), "
+        f"confound ledger: {attribution['confounds']} rows for {attribution['confound_pairs']} "
+        f"(event, ticker) pairs ({attribution['confound_pairs_written']} rewritten)"
     )
     if report.failed:
         raise typer.Exit(1)
@@ -80,9 +87,19 @@ def _split(text: str | None) -> list[str] | None:
 
 def _flat_firm(firm: dict[str, Any]) -> dict[str, Any]:
     """A firm with its AR map spread into ar[d] columns (for csv)."""
-    flat = {k: v for k, v in firm.items() if k != "ar"}
+    flat = {k: v for k, v in firm.items() if k not in ("ar", "attributed_to", "confounds")}
     flat.update({f"ar[{day}]": value for day, value in firm["ar"].items()})
-    return flat
+    return {**flat, **_attribution_cells(firm)}
+
+
+def _attribution_cells(firm: dict[str, Any]) -> dict[str, Any]:
+    """attributed_to and confounds as flat text (for csv and the table)."""
+    other = firm.get("attributed_to")
+    confounds = firm.get("confounds") or []
+    return {
+        "attributed_to": f"{other['id']}: {other['title']}" if other else "",
+        "confounds": "; ".join(f"{c['kind']} {c['date']}: {c['title']}" for c in confounds),
+    }
 
 
 def query_impact(
@@ -126,7 +143,20 @@ def query_impact(
         f"event {head['id']} {head['slug']}: {head['title']}\n"
         f"day 0 {impact['day0']}, model {model}, window {window_text}\n"
     )
-    emit(firms, OutputFormat.table, FIRM_TABLE)
+    rows = [
+        {
+            **firm,
+            "attributed_to": (_attribution_cells(firm)["attributed_to"] or "")[:40],
+            "confounds": len(firm.get("confounds") or []),
+        }
+        for firm in firms
+    ]
+    emit(rows, OutputFormat.table, [*FIRM_TABLE, "q_value", "attributed_to", "confounds"])
+    typer.echo(
+        "q_value: Benjamini-Hochberg across the event's tickers; attributed_to: the event the "
+        "day-0 move is credited to when it is another one; confounds: other news, earnings, "
+        "macro releases or dividends in the window (--format json lists them)"
+    )
     if groups:
         typer.echo("")
         typer.echo(render_table(groups, GROUP_TABLE))

@@ -147,6 +147,8 @@ def ticker_command(
             "t_stat": move.t_stat,
             "p_value": move.p_value,
             "raw_return": move.raw_return,
+            "q_value": move.q_value,
+            "primary": as_record(move.primary) if move.primary else None,
             "events": [as_record(event) for event in move.events],
         }
         for move in result.moves
@@ -168,27 +170,97 @@ def ticker_command(
         )
         return
     flat = [
-        {**move, "events": "; ".join(f"{e['id']}: {e['title']}" for e in move["events"])}
+        {
+            **move,
+            "primary": f"{move['primary']['id']}: {move['primary']['title']}"
+            if move["primary"]
+            else "",
+            "other_events": len(move["events"]) - (1 if move["primary"] else 0),
+            "events": "; ".join(f"{e['id']}: {e['title']}" for e in move["events"]),
+        }
         for move in moves
     ]
     if output is OutputFormat.csv:
         emit(
             flat,
             output,
-            ["day0", "model", "abnormal_return", "t_stat", "p_value", "raw_return", "events"],
+            [
+                "day0",
+                "model",
+                "abnormal_return",
+                "t_stat",
+                "p_value",
+                "q_value",
+                "raw_return",
+                "primary",
+                "events",
+            ],
         )
         return
     typer.echo(
         f"{result.ticker}: largest abnormal returns on event days "
         f"(AR[0,0], model {result.model}: stored event-study results)"
     )
-    _emit(flat, output, ["day0", "model", "abnormal_return", "p_value", "events"])
+    _emit(
+        flat,
+        output,
+        ["day0", "model", "abnormal_return", "p_value", "q_value", "primary", "other_events"],
+    )
+    typer.echo("(primary: the move's most likely catalyst; `tracker query attribution TICKER ")
+    typer.echo(" --date DAY` lists the other candidates and why)")
     typer.echo("")
     typer.echo(
         f"largest moves with no event (AR, model {result.unexplained_model}: "
         f"computed from daily bars, not comparable with the table above)"
     )
     _emit(unexplained, output, ["date", "model", "abnormal_return"])
+
+
+@app.command("attribution")
+def attribution_command(
+    ticker: Annotated[str, typer.Argument(help="The ticker, e.g. NVDA.")],
+    day: Annotated[str, typer.Option("--date", help="The session, YYYY-MM-DD.")],
+    model: Annotated[str, typer.Option(help="Expected-return model.")] = DEFAULT_MODEL,
+    output: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Which event a ticker's move on one session is credited to, and the other candidates."""
+    from tracker.query import move_attribution, parse_day
+
+    with _session(db) as session:
+        result = move_attribution(session, ticker, parse_day(day, "--date"), model=model)
+    record = result.as_json()
+    if output is OutputFormat.json:
+        typer.echo(to_json(record))
+        return
+    rows = [
+        {
+            "rank": candidate.rank,
+            "role": candidate.role,
+            "score": candidate.score,
+            "event_id": candidate.event.id,
+            "event": candidate.event.title,
+            "story": candidate.story.title if candidate.story else "",
+            "why": candidate.why,
+        }
+        for candidate in result.candidates
+    ]
+    columns = ["rank", "role", "score", "event_id", "event", "story", "why"]
+    if output is OutputFormat.csv:
+        emit(rows, output, columns)
+        return
+    figures = _for_table({"abnormal_return": result.abnormal_return})
+    typer.echo(
+        f"{result.ticker} on {result.session.isoformat()}: abnormal return "
+        f"{figures['abnormal_return']}, p {_number(result.p_value)}, "
+        f"q {_number(result.q_value)} (model {model})"
+    )
+    typer.echo(f"primary catalyst: {result.primary.event.id}: {result.primary.event.title}")
+    _emit(rows, output, columns)
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
 
 
 @app.command("analogs")

@@ -455,6 +455,8 @@ class FirmImpact(Base):
     calendar_rule: Mapped[str] = mapped_column(String(200), default="")
     input_fingerprint: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Benjamini-Hochberg q-value of car_p across the event's tickers (same model and window)
+    q_value: Mapped[float | None] = mapped_column(Float)
 
 
 class GroupImpact(Base):
@@ -486,6 +488,73 @@ class GroupImpact(Base):
     calendar_rule: Mapped[str] = mapped_column(String(200), default="")
     input_fingerprint: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attribution(Base):
+    """One candidate catalyst of a (ticker, session) move, ranked (``tracker.measure.attribution``).
+
+    Exactly one row of each (instrument, session) has role ``primary``; events of the
+    primary's story are ``same_story``, the rest ``confound``. ``abnormal_return``, ``p_value``
+    and ``q_value`` are the move's day-0 figures, repeated on each row of the move.
+    """
+
+    __tablename__ = "attributions"
+    __table_args__ = (
+        UniqueConstraint("instrument_id", "session_date", "event_id"),
+        CheckConstraint("role IN ('primary', 'same_story', 'confound')", name="role"),
+        Index("ix_attributions_session_date_role", "session_date", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id", ondelete="CASCADE"))
+    session_date: Mapped[date] = mapped_column(Date)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(12))
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    components: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+    why: Mapped[str] = mapped_column(Text, default="")
+    abnormal_return: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    q_value: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(20))
+    input_fingerprint: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Confound(Base):
+    """Something else that touched an (event, ticker) around day 0 (``tracker.measure.confounds``).
+
+    ``relative_day`` is the session offset from the event's day 0; a window [t1, t2] of the
+    event's study is confounded by the rows with t1 <= relative_day <= t2. ``kind`` is
+    ``event`` (another event linked to the ticker), ``earnings``, ``macro``, ``dividend`` or
+    ``split``.
+    """
+
+    __tablename__ = "confounds"
+    __table_args__ = (
+        CheckConstraint("kind IN ('event', 'earnings', 'macro', 'dividend', 'split')", name="kind"),
+        Index("ix_confounds_event_instrument", "event_id", "instrument_id", "relative_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    session_date: Mapped[date] = mapped_column(Date)
+    relative_day: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    other_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(Text, default="")
+    input_fingerprint: Mapped[str] = mapped_column(String(64))
 
 
 # ------------------------------------------------------------------- operations

@@ -21,7 +21,6 @@ from tracker.impact.calendar import first_affected_session, sessions_between
 from tracker.measure.daily import daily_abnormal_returns
 from tracker.measure.events import basket_memberships
 from tracker.query import (
-    DEFAULT_ALPHA,
     DEFAULT_MODEL,
     MOVE_WINDOW,
     EventDetail,
@@ -30,6 +29,7 @@ from tracker.query import (
     get_event_detail,
     search_events,
 )
+from tracker.query.attribution import DayMove, EventRef, event_story, primary_moves_on
 from tracker.query.common import find_basket
 
 MAX_EVENTS = 5
@@ -45,16 +45,24 @@ class TickerMove:
     day_move: float | None
     abnormal_return: float | None
     p_value: float | None
-    significant: bool
+    significant: bool  # q < the configured FDR level (raw p still shown)
     name: str = ""
     # smallest abnormal move detectable at 5% with 80% power: "not significant" next to a
     # large MDE reads as "too noisy to tell", not "no effect"
     mde: float | None = None
+    q_value: float | None = None
+    value_change: float | None = None  # market value change where shares are known
 
 
 @dataclass(frozen=True)
 class DigestEvent:
-    """An event of the day with the tickers exposed to it, strongest reaction first."""
+    """An event with the moves attributed to it, strongest reaction first.
+
+    Events come grouped by story: ``story`` names it (None: the event is its own story),
+    ``first_of_story`` marks where a story starts, ``story_events`` are the titles of the
+    story's other events of the day that no move is attributed to (folded under it), and
+    ``attributed_elsewhere`` counts the event's tickers whose move went to another event.
+    """
 
     title: str
     first_reported_at: datetime
@@ -62,6 +70,10 @@ class DigestEvent:
     slug: str
     url: str | None
     tickers: list[TickerMove] = field(default_factory=list)
+    story: str | None = None
+    first_of_story: bool = True
+    story_events: list[str] = field(default_factory=list)
+    attributed_elsewhere: int = 0
 
     @property
     def shown_tickers(self) -> list[TickerMove]:
@@ -117,37 +129,122 @@ class DigestContent:
 def build_digest_content(db: Database, settings: Settings, day: date) -> DigestContent:
     """Read the digest of session ``day`` through the query and measure layers.
 
-    Events are those whose event day 0 is ``day`` (first reported after the previous
-    session's close, so each event is in exactly one digest), largest stored day-0 abnormal
-    return first, then unmeasured ones by source count. Movers are the watchlist tickers
-    whose day-0 abnormal return the engine finds significant, split by whether one of the
-    day's events is linked to them.
+    Stories, not events, are the unit: each story of the day is listed once, with each of
+    its events that a move is attributed to (``tracker.measure.attribution``), and each
+    move appears under the one event it is attributed to, largest |abnormal return| first.
+    A story leads by its largest significant move; the day's events no move is attributed
+    to follow by source count. "Significant" means a Benjamini-Hochberg q-value below
+    ``settings.fdr_level`` across all movers of the day (the raw p is still shown).
     """
     sessions = sessions_between(day - timedelta(days=14), day, settings.calendar)
     if not sessions or sessions[-1] != day:
         raise UserInputError(f"{day.isoformat()} is not a {settings.calendar} trading session")
     previous = sessions[-2] if len(sessions) > 1 else day
-    with db.session() as session:
-        details = _day_events(session, previous, day, settings.calendar)
-        watchlists = _watchlists(session)
-        names = {row.ticker: row.name for detail in details for row in detail.tickers}
     daily = daily_abnormal_returns(db, settings, day)
-    events = [_digest_event(detail, names) for detail in details]
-    linked = _linked_events(details)
+    with db.session() as session:
+        day_details = _day_events(session, previous, day, settings.calendar)
+        watchlists = _watchlists(session)
+        attributed = primary_moves_on(session, day, DEFAULT_MODEL)
+        known = {detail.id for detail in day_details}
+        extra = sorted({m.event.id for m in attributed} - known)
+        details = day_details + [get_event_detail(session, event_id) for event_id in extra]
+        stories = event_story(session, [detail.id for detail in details])
+    names = {row.ticker: row.name for detail in details for row in detail.tickers}
+    moves = _attributed_moves(attributed, daily, names, settings.fdr_level)
+    events = _story_events(details, moves, attributed, stories)
     watched = {ticker for _, _, members in watchlists for ticker in members}
-    movers = _significant_movers(daily, watched)
-    with_event = [Mover(move, *linked[move.ticker]) for move in movers if move.ticker in linked]
-    without = [Mover(move) for move in movers if move.ticker not in linked]
+    movers = _significant_movers(daily, watched, settings.fdr_level)
+    primary = {m.ticker: m.event for m in attributed}
+    with_event = [
+        Mover(move, primary[move.ticker].title, primary[move.ticker].slug)
+        for move in movers
+        if move.ticker in primary
+    ]
+    without = [Mover(move) for move in movers if move.ticker not in primary]
     return DigestContent(
         date=day,
-        events=events[:MAX_EVENTS],
+        events=events,
         movers_with_event=with_event[:MAX_MOVERS],
         movers_without_catalyst=without[:MAX_MOVERS],
-        baskets=[_basket_summary(slug, name, members, daily) for slug, name, members in watchlists],
+        baskets=[
+            _basket_summary(slug, name, members, daily, settings.fdr_level)
+            for slug, name, members in watchlists
+        ],
         dashboard_url=settings.dashboard_url,
         quiet=not events and not movers,
         timezone=settings.digest_tz,
     )
+
+
+def _attributed_moves(
+    attributed: list[DayMove], daily: pd.DataFrame, names: dict[str, str], level: float
+) -> dict[int, list[TickerMove]]:
+    """Event id -> the moves attributed to it, by |abnormal return| (market value on ties)."""
+    out: dict[int, list[TickerMove]] = {}
+    for move in attributed:
+        row = daily.loc[move.ticker] if move.ticker in daily.index else None
+        q_value = _finite(row["q"]) if row is not None else move.q_value
+        out.setdefault(move.event.id, []).append(
+            TickerMove(
+                ticker=move.ticker,
+                day_move=_finite(row["raw_return"]) if row is not None else None,
+                abnormal_return=move.abnormal_return,
+                p_value=move.p_value,
+                significant=q_value is not None and q_value < level,
+                name=names.get(move.ticker, ""),
+                q_value=q_value,
+            )
+        )
+    for rows in out.values():
+        rows.sort(
+            key=lambda m: (-abs(m.abnormal_return or 0.0), -abs(m.value_change or 0.0), m.ticker)
+        )
+    return out
+
+
+def _story_events(
+    details: list[EventDetail],
+    moves: dict[int, list[TickerMove]],
+    attributed: list[DayMove],
+    stories: dict[int, EventRef | None],
+) -> list[DigestEvent]:
+    """The digest's events, story by story (each story once), at most MAX_EVENTS stories."""
+    primary = {m.ticker: m.event.id for m in attributed}
+    groups: dict[object, list[EventDetail]] = {}
+    for detail in details:
+        story = stories.get(detail.id)
+        groups.setdefault(story.id if story else ("event", detail.id), []).append(detail)
+
+    def strength(detail: EventDetail) -> tuple[float, float]:
+        own = moves.get(detail.id, [])
+        significant = max((abs(m.abnormal_return or 0.0) for m in own if m.significant), default=0)
+        return significant, max((abs(m.abnormal_return or 0.0) for m in own), default=0.0)
+
+    def story_rank(members: list[EventDetail]) -> tuple[float, float, int]:
+        best = max(strength(d) for d in members)
+        return (-best[0], -best[1], -max(d.source_count for d in members))
+
+    out: list[DigestEvent] = []
+    for members in sorted(groups.values(), key=story_rank)[:MAX_EVENTS]:
+        story = stories.get(members[0].id)
+        with_moves = sorted(
+            (d for d in members if moves.get(d.id)), key=lambda d: tuple(-v for v in strength(d))
+        )
+        shown = with_moves or [max(members, key=lambda d: d.source_count)]
+        folded = [d.title for d in members if d not in shown]
+        for position, detail in enumerate(shown):
+            linked = {row.ticker for row in detail.tickers}
+            elsewhere = sum(1 for t in linked if t in primary and primary[t] != detail.id)
+            out.append(
+                replace(
+                    _digest_event(detail, moves.get(detail.id, [])),
+                    story=story.title if story else None,
+                    first_of_story=position == 0,
+                    story_events=folded if position == 0 else [],
+                    attributed_elsewhere=elsewhere,
+                )
+            )
+    return out
 
 
 def _day0(summary: EventSummary, calendar: str) -> date:
@@ -178,28 +275,7 @@ def _watchlists(session: Session) -> list[tuple[str, str, set[str]]]:
     return out
 
 
-def _day_moves(detail: EventDetail, names: dict[str, str]) -> list[TickerMove]:
-    rows = [
-        row
-        for row in detail.firm_impacts
-        if row.model == DEFAULT_MODEL and (row.window_start, row.window_end) == MOVE_WINDOW
-    ]
-    rows.sort(key=lambda row: -abs(row.car) if row.car is not None else 0.0)
-    return [
-        TickerMove(
-            ticker=row.ticker,
-            day_move=row.raw_return,
-            abnormal_return=row.car,
-            p_value=row.car_p,
-            significant=row.car_p is not None and row.car_p < DEFAULT_ALPHA,
-            name=names.get(row.ticker, ""),
-            mde=row.statistics.get("mde"),
-        )
-        for row in rows
-    ]
-
-
-def _digest_event(detail: EventDetail, names: dict[str, str]) -> DigestEvent:
+def _digest_event(detail: EventDetail, moves: list[TickerMove]) -> DigestEvent:
     url = detail.reference_url or next((a.url for a in detail.articles if a.url), None)
     return DigestEvent(
         title=detail.title,
@@ -207,43 +283,37 @@ def _digest_event(detail: EventDetail, names: dict[str, str]) -> DigestEvent:
         source_count=detail.source_count,
         slug=detail.slug,
         url=url,
-        tickers=_day_moves(detail, names),
+        tickers=moves,
     )
 
 
-def _linked_events(details: list[EventDetail]) -> dict[str, tuple[str, str]]:
-    """Ticker -> (title, slug) of the first (biggest) of the day's events linked to it."""
-    linked: dict[str, tuple[str, str]] = {}
-    for detail in details:
-        for ticker in [row.ticker for row in detail.tickers] + [
-            row.ticker for row in detail.firm_impacts
-        ]:
-            linked.setdefault(ticker, (detail.title, detail.slug))
-    return linked
-
-
-def _move(ticker: str, row: pd.Series) -> TickerMove:
-    p_value = _finite(row["p"])
+def _move(ticker: str, row: pd.Series, level: float) -> TickerMove:
+    q_value = _finite(row["q"])
     return TickerMove(
         ticker=ticker,
         day_move=_finite(row["raw_return"]),
         abnormal_return=_finite(row["ar"]),
-        p_value=p_value,
-        significant=p_value is not None and p_value < DEFAULT_ALPHA,
+        p_value=_finite(row["p"]),
+        significant=q_value is not None and q_value < level,
+        q_value=q_value,
     )
 
 
-def _significant_movers(daily: pd.DataFrame, watched: set[str]) -> list[TickerMove]:
+def _significant_movers(daily: pd.DataFrame, watched: set[str], level: float) -> list[TickerMove]:
     """Watchlist tickers with a significant day-0 abnormal return, largest |AR| first."""
-    moves = [_move(str(ticker), row) for ticker, row in daily.iterrows() if ticker in watched]
+    moves = [
+        _move(str(ticker), row, level) for ticker, row in daily.iterrows() if ticker in watched
+    ]
     significant = [m for m in moves if m.significant and m.abnormal_return is not None]
     return sorted(significant, key=lambda m: -abs(m.abnormal_return or 0.0))
 
 
-def _basket_summary(slug: str, name: str, members: set[str], daily: pd.DataFrame) -> BasketSummary:
+def _basket_summary(
+    slug: str, name: str, members: set[str], daily: pd.DataFrame, level: float
+) -> BasketSummary:
     """Display aggregates of the engine's per-ticker figures (equal-weighted means)."""
     present = daily.loc[daily.index.isin(members)]
-    moves = [_move(str(ticker), row) for ticker, row in present.iterrows()]
+    moves = [_move(str(ticker), row, level) for ticker, row in present.iterrows()]
     with_move = sorted((m for m in moves if m.day_move is not None), key=lambda m: m.day_move or 0)
     return BasketSummary(
         slug=slug,

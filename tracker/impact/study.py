@@ -425,12 +425,17 @@ def run_event_study(
     volumes: pd.DataFrame | None = None,
     shares_outstanding: Mapping[str, float] | None = None,
     prices: pd.DataFrame | None = None,
+    estimation_excluded: pd.DataFrame | None = None,
 ) -> StudyResult:
     """Measure every requested pair in every window of params.
 
     returns: simple returns, sessions x tickers, NaN = missing (see returns.returns_matrix).
     volumes / prices: same layout (reindexed onto returns' sessions); prices are the closes
     the market-value change is computed from, shares_outstanding maps ticker -> shares.
+    estimation_excluded: booleans, sessions x tickers; a True cell is left out of every
+    estimation window of that ticker (a "clean" estimation window: days of other news about
+    the firm, earnings, macro releases), as if the return were missing. Event-window returns
+    are never excluded, and neither are the model's regressors.
     """
     params = params or StudyParameters()
     index = _session_index(returns)
@@ -462,10 +467,14 @@ def run_event_study(
 
     reg_cols = _column_of(returns.columns, np.array(params.regressors, dtype=object))
     reg = np.broadcast_to(reg_cols, (len(requests), len(reg_cols)))
+    est_data = _without_excluded(data, returns.columns, index, estimation_excluded, reg_cols)
+    est_grid = grid if est_data is data else _Gatherer(est_data, position, lo, hi)
     if params.model_name is ModelName.MARKET:
-        fitted, firm_valid = _fit_market(data, grid, col, int(reg_cols[0]), est_offsets, params)
+        fitted, firm_valid = _fit_market(
+            est_data, est_grid, col, int(reg_cols[0]), est_offsets, params
+        )
     else:
-        y_est = grid.take(col, est_offsets)
+        y_est = est_grid.take(col, est_offsets)
         z_est = grid.take(reg, est_offsets)
         fitted = fit(params.model_name, y_est, z_est, params.n_params)
         firm_valid = np.isfinite(y_est).sum(axis=1)
@@ -529,6 +538,25 @@ def _column_of(columns: pd.Index, names: NDArray_str) -> IntArray:
         return np.array([last.get(n, len(columns)) for n in names], dtype=np.int64)
     found = labels.get_indexer(pd.Index(names, dtype=object))
     return np.asarray(np.where(found < 0, len(columns), found), dtype=np.int64)
+
+
+def _without_excluded(
+    data: FloatArray,
+    columns: pd.Index,
+    index: pd.DatetimeIndex,
+    excluded: pd.DataFrame | None,
+    reg_cols: IntArray,
+) -> FloatArray:
+    """``data`` with the excluded cells of firm columns set to NaN (``data`` itself if none)."""
+    if excluded is None or excluded.empty:
+        return data
+    aligned = _aligned(excluded, index)
+    assert aligned is not None
+    mask = aligned.reindex(columns=columns).to_numpy(dtype=np.float64, na_value=0.0) != 0.0
+    mask[:, reg_cols[reg_cols < data.shape[1]]] = False
+    if not mask.any():
+        return data
+    return np.where(mask, np.nan, data)
 
 
 def _fit_market(

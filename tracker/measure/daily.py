@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -14,12 +15,23 @@ from tracker.db import Database
 from tracker.db.models import DailyBar, Instrument
 from tracker.errors import UserInputError
 from tracker.impact.calendar import is_session
+from tracker.impact.multitest import bh_qvalues
 from tracker.impact.study import EventRequest
+from tracker.measure.clean import exclusion_span
 from tracker.measure.events import known_tickers
 from tracker.measure.inputs import load_market_inputs
 from tracker.measure.study import default_parameters, run_study
 
-DAILY_COLUMNS = ("status", "raw_return", "benchmark_return", "ar", "t", "p", "abnormal_volume")
+DAILY_COLUMNS = (
+    "status",
+    "raw_return",
+    "benchmark_return",
+    "ar",
+    "t",
+    "p",
+    "q",
+    "abnormal_volume",
+)
 
 
 def daily_abnormal_returns(
@@ -28,9 +40,11 @@ def daily_abnormal_returns(
     """Each ticker's abnormal return on one session (market model, window [0,0]).
 
     Rows are tickers (default: every instrument with a bar that day except the benchmark);
-    columns: status, raw_return, benchmark_return, ar, t, p, abnormal_volume. The same engine
-    as the stored event studies, with day 0 = ``day``; the dashboard's "today's movers" and
-    the digest's "biggest abnormal movers" read it.
+    columns: status, raw_return, benchmark_return, ar, t, p, q, abnormal_volume. The same
+    engine as the stored event studies, with day 0 = ``day``; the dashboard's "today's
+    movers" and the digest's "biggest abnormal movers" read it. ``q`` is the
+    Benjamini-Hochberg q-value of ``p`` across every ticker of the frame: the day's movers
+    are one family of tests.
     """
     params = replace(default_parameters(settings), event_windows=((0, 0),))
     if not is_session(day, params.calendar):
@@ -46,7 +60,12 @@ def daily_abnormal_returns(
             chosen = list(names)
         else:
             chosen = known_tickers(session, tickers)
-        inputs = load_market_inputs(session, [*chosen, *params.regressors], params.calendar)
+        inputs = load_market_inputs(
+            session,
+            [*chosen, *params.regressors],
+            params.calendar,
+            exclusion_span=exclusion_span(settings),
+        )
     frame = pd.DataFrame(columns=list(DAILY_COLUMNS), index=pd.Index([], name="ticker"))
     if not chosen:
         return frame
@@ -67,6 +86,7 @@ def daily_abnormal_returns(
             "ar": firms["car"].astype(float),
             "t": firms["car_t"].astype(float),
             "p": firms["car_p"].astype(float),
+            "q": bh_qvalues(firms["car_p"].to_numpy(dtype=np.float64)),
             "abnormal_volume": firms["abnormal_volume"].astype(float),
         },
         index=pd.Index(firms.index.astype(str), name="ticker"),

@@ -50,6 +50,8 @@ class MarketInputs:
     shares_outstanding: dict[str, float]
     first_session: date | None
     last_session: date | None
+    # sessions x tickers, True = left out of estimation windows (tracker.measure.clean)
+    estimation_excluded: pd.DataFrame | None = None
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -111,9 +113,18 @@ def session_index(first: date | None, last: date | None, calendar: str) -> pd.Da
     return pd.DatetimeIndex(pd.to_datetime(sessions_between(first, last, calendar)), name="date")
 
 
-def load_market_inputs(session: Session, tickers: Sequence[str], calendar: str) -> MarketInputs:
+def load_market_inputs(
+    session: Session,
+    tickers: Sequence[str],
+    calendar: str,
+    *,
+    exclusion_span: tuple[int, int] | None = None,
+) -> MarketInputs:
     """Returns, closes, volumes and shares for ``tickers`` over every stored session.
 
+    With ``exclusion_span`` (the widest event window), each ticker's busy days (other
+    events' windows of that span, earnings, ex-dividend days, splits, macro releases) are
+    marked for clean estimation windows (``tracker.measure.clean``); None leaves them in.
     The adjusted close is the source's ``adj_close`` where it is complete, otherwise it is
     derived from the raw closes and the stored dividends (the engine's rule, IMPACT_SPEC §2).
     Bars on dates that are not sessions of ``calendar`` are dropped with a warning.
@@ -144,6 +155,11 @@ def load_market_inputs(session: Session, tickers: Sequence[str], calendar: str) 
         volumes[name] = bars["volume"]
     returns = returns_matrix(adjusted, index) if adjusted else pd.DataFrame(index=index)
     returns.index.name = "date"
+    excluded = None
+    if exclusion_span is not None:
+        from tracker.measure.clean import excluded_days
+
+        excluded = excluded_days(session, list(adjusted), index, calendar, exclusion_span)
     return MarketInputs(
         returns=returns,
         closes=pd.DataFrame(closes).reindex(index),
@@ -151,6 +167,7 @@ def load_market_inputs(session: Session, tickers: Sequence[str], calendar: str) 
         shares_outstanding=load_shares_outstanding(session, wanted),
         first_session=first,
         last_session=last,
+        estimation_excluded=excluded,
     )
 
 

@@ -18,6 +18,7 @@ from tracker.db import Database
 from tracker.errors import UserInputError
 from tracker.impact.models import ModelName
 from tracker.impact.study import EventRequest, Window, window_label
+from tracker.measure.clean import exclusion_span
 from tracker.measure.inputs import load_market_inputs
 from tracker.measure.read import impact_scope, query_parameters
 from tracker.measure.study import run_study
@@ -49,7 +50,12 @@ def car_paths(
     with db.session() as session:
         scope = impact_scope(session, settings, event, tickers, None)
         chosen = sorted(scope.firms)
-        inputs = load_market_inputs(session, [*chosen, *params.regressors], params.calendar)
+        inputs = load_market_inputs(
+            session,
+            [*chosen, *params.regressors],
+            params.calendar,
+            exclusion_span=exclusion_span(settings),
+        )
     if not chosen:
         return pd.DataFrame(columns=PATH_COLUMNS)
     key = str(scope.event.id)

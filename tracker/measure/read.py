@@ -21,7 +21,9 @@ from tracker.db import Database
 from tracker.db.models import Event, FirmImpact, GroupImpact
 from tracker.errors import NotFoundError, UserInputError
 from tracker.impact.models import ModelName
+from tracker.impact.multitest import bh_qvalues
 from tracker.impact.study import EventRequest, StudyParameters, Window, window_label
+from tracker.measure.clean import exclusion_span
 from tracker.measure.events import (
     basket_memberships,
     baskets_for_event,
@@ -32,6 +34,7 @@ from tracker.measure.events import (
 )
 from tracker.measure.inputs import load_market_inputs
 from tracker.measure.payload import (
+    finite,
     firm_output,
     firm_statistics,
     group_output,
@@ -43,6 +46,7 @@ from tracker.measure.study import (
     run_study,
     with_model_and_window,
 )
+from tracker.query.attribution import event_confounds, flagged, primary_catalysts
 from tracker.query.common import check_query_model, find_event, parse_window
 
 
@@ -142,7 +146,9 @@ def _stored(
         row = firm_rows.get(instrument_id) if instrument_id is not None else None
         if row is None:
             return None
-        firms.append(firm_output(ticker, window, model, row.status, row.statistics))
+        firm = firm_output(ticker, window, model, row.status, row.statistics)
+        firm["q_value"] = row.q_value
+        firms.append(firm)
     groups = []
     for slug, (basket_id, _) in scope.groups.items():
         group = group_rows.get(basket_id)
@@ -153,20 +159,24 @@ def _stored(
 
 
 def _on_the_fly(
-    session: Session, scope: ImpactScope, params: StudyParameters
+    session: Session, scope: ImpactScope, params: StudyParameters, span: Window | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The output computed by the engine now, from the stored inputs (not stored)."""
     window = params.event_windows[0]
     model = str(params.model_name)
     key = str(scope.event.id)
     pairs = sorted(set(scope.firms) | {t for _, members in scope.groups.values() for t in members})
-    inputs = load_market_inputs(session, [*pairs, *params.regressors], params.calendar)
+    inputs = load_market_inputs(
+        session, [*pairs, *params.regressors], params.calendar, exclusion_span=span
+    )
     result = run_study(inputs, [EventRequest(key, t, scope.day0) for t in pairs], params)
     records = {r.ticker: r for r in result.firm_records() if r.window == window_label(window)}
     firms = [
         firm_output(t, window, model, records[t].status, firm_statistics(records[t]))
         for t in scope.firms
     ]
+    for firm, q in zip(firms, bh_qvalues([f["car_p"] for f in firms]), strict=True):
+        firm["q_value"] = finite(q)
     members = {slug: [(key, t) for t in tickers] for slug, (_, tickers) in scope.groups.items()}
     results = group_results(result, members)
     groups = [
@@ -198,10 +208,40 @@ def event_impact(
     with db.session() as session:
         scope = impact_scope(session, settings, event, tickers, basket)
         stored = None if compute else _stored(session, scope, params)
-        firms, groups = stored if stored is not None else _on_the_fly(session, scope, params)
+        firms, groups = (
+            stored
+            if stored is not None
+            else _on_the_fly(session, scope, params, exclusion_span(settings))
+        )
+        add_attribution(session, scope, firms, params)
     return {
         "event": {"id": scope.event.id, "slug": scope.event.slug, "title": scope.event.title},
         "day0": scope.day0.isoformat(),
         "firms": firms,
         "groups": groups,
     }
+
+
+def add_attribution(
+    session: Session, scope: ImpactScope, firms: list[dict[str, Any]], params: StudyParameters
+) -> None:
+    """Each firm gains ``attributed_to`` and ``confounds`` (read from the measure layer).
+
+    ``attributed_to``: the primary catalyst of the ticker's day-0 move when it is another
+    event (None when it is this one or no move is stored); ``confounds``: the ledger rows in
+    the window that are not of the event's own story, as ``kind``, ``title``, ``date``.
+    """
+    window = params.event_windows[0]
+    ids = {t: i for t, i in scope.firms.items() if i is not None}
+    primaries = primary_catalysts(session, list(ids.values()), [scope.day0], str(params.model_name))
+    ledger = event_confounds(session, scope.event.id, window)
+    for firm in firms:
+        instrument_id = ids.get(firm["ticker"])
+        primary = primaries.get((instrument_id, scope.day0)) if instrument_id else None
+        firm["attributed_to"] = (
+            primary.as_json() if primary is not None and primary.id != scope.event.id else None
+        )
+        rows = ledger.get(instrument_id, []) if instrument_id else []
+        firm["confounds"] = [
+            row.as_json() for row in flagged(rows, scope.event.story_id, scope.event.id)
+        ]

@@ -30,6 +30,7 @@ from tracker.config import Settings
 from tracker.db import Database, utcnow
 from tracker.db.models import Event, FirmImpact, GroupImpact
 from tracker.errors import ConfigError
+from tracker.impact.multitest import bh_qvalues
 from tracker.impact.significance import GroupResult
 from tracker.impact.study import (
     USABLE_STATUSES,
@@ -38,6 +39,7 @@ from tracker.impact.study import (
     Window,
     window_label,
 )
+from tracker.measure.clean import exclusion_span
 from tracker.measure.daily import daily_abnormal_returns
 from tracker.measure.events import (
     EventPlan,
@@ -489,10 +491,61 @@ def write_event(
             )
         )
     session.flush()
+    store_q_values(session, [plan.event_id], model)
     outcome.computed += sum(computed.values())
     outcome.statuses.update(computed)
     outcome.groups_computed += groups_written
     outcome.removed += len(item.obsolete_instruments) * len(params.event_windows)
+
+
+def store_q_values(session: Session, event_ids: Sequence[int], model: str) -> int:
+    """Benjamini-Hochberg q-values of car_p across each event's tickers, per window.
+
+    An event is one family of tests (its tickers in one window under one model); a ticker
+    without a p-value (insufficient data, pending) is not a test. Returns rows updated.
+    """
+    rows = session.execute(
+        select(
+            FirmImpact.id,
+            FirmImpact.event_id,
+            FirmImpact.window_start,
+            FirmImpact.window_end,
+            FirmImpact.car_p,
+            FirmImpact.q_value,
+        )
+        .where(FirmImpact.event_id.in_(list(event_ids)), FirmImpact.model == model)
+        .order_by(FirmImpact.id)
+    ).all()
+    families: dict[tuple[int, int, int], list[Any]] = {}
+    for row in rows:
+        families.setdefault((row.event_id, row.window_start, row.window_end), []).append(row)
+    changes = []
+    for family in families.values():
+        q_values = bh_qvalues([row.car_p for row in family])
+        for row, q in zip(family, q_values, strict=True):
+            value = finite(float(q))
+            if value != row.q_value:
+                changes.append({"id": row.id, "q_value": value})
+    if changes:
+        session.execute(update(FirmImpact), changes)
+    return len(changes)
+
+
+def fill_missing_q_values(db: Database, model: str) -> int:
+    """q-values for events measured before q-values existed (their fingerprints still match)."""
+    with db.session() as session:
+        event_ids = sorted(
+            set(
+                session.scalars(
+                    select(FirmImpact.event_id).where(
+                        FirmImpact.model == model,
+                        FirmImpact.car_p.is_not(None),
+                        FirmImpact.q_value.is_(None),
+                    )
+                )
+            )
+        )
+        return store_q_values(session, event_ids, model) if event_ids else 0
 
 
 def _require_regressors(inputs: MarketInputs, params: StudyParameters) -> None:
@@ -532,7 +585,9 @@ def compute_impacts(
     with db.session() as session:
         plans = build_plans(session, event_ids, params.calendar, report)
         tickers = sorted({t for plan in plans for t in plan.tickers} | set(params.regressors))
-        inputs = load_market_inputs(session, tickers, params.calendar)
+        inputs = load_market_inputs(
+            session, tickers, params.calendar, exclusion_span=exclusion_span(settings)
+        )
         inputs = add_configured_factors(inputs, params.regressors, settings.fama_french_source)
         _require_regressors(inputs, params)
         stored_firms, stored_groups = stored_fingerprints(
@@ -559,5 +614,6 @@ def compute_impacts(
         outcome.statuses.update(written.statuses)
         outcome.groups_computed += written.groups_computed
         outcome.removed += written.removed
+    fill_missing_q_values(db, model)
     log.info("impact: %s", report.summary())
     return report

@@ -74,6 +74,7 @@ def run_study(
         volumes=inputs.volumes,
         shares_outstanding=inputs.shares_outstanding,
         prices=inputs.closes,
+        estimation_excluded=inputs.estimation_excluded,
     )
 
 
@@ -113,6 +114,14 @@ def pair_fingerprints(
         dtype=np.float64, na_value=np.nan
     )
     regressors = [columns[t] for t in params.regressors if t in columns]
+    excluded = (
+        inputs.estimation_excluded.reindex(
+            index=inputs.returns.index, columns=inputs.returns.columns
+        ).to_numpy(dtype=np.float64, na_value=0.0)
+        != 0.0
+        if inputs.estimation_excluded is not None
+        else None
+    )
     header = json.dumps(
         {"params": params.to_dict(), "regressors": [t for t in params.regressors if t in columns]},
         sort_keys=True,
@@ -143,6 +152,9 @@ def pair_fingerprints(
         ):
             block = np.ascontiguousarray(matrix[start:stop, cols])
             digest.update(np.where(np.isnan(block), np.nan, block).tobytes())
+        if excluded is not None and col is not None:
+            digest.update(b"excluded")
+            digest.update(np.packbits(excluded[start:stop, col]).tobytes())
         out.append(digest.hexdigest())
     return out
 

@@ -72,6 +72,7 @@ class FirmImpactRow:
     car_p: float | None
     raw_return: float | None
     statistics: dict[str, Any]
+    q_value: float | None = None  # BH q across the event's tickers (same window and model)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def get_event_detail(session: Session, ref: str | int) -> EventDetail:
             fi.car_p,
             fi.raw_return,
             dict(fi.statistics or {}),
+            fi.q_value,
         )
         for fi, ticker in session.execute(
             select(FirmImpact, Instrument.ticker)

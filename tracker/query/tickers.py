@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tracker.config import get_settings
 from tracker.db.models import DailyBar, Event, EventTicker, FirmImpact, Instrument
 from tracker.errors import UserInputError
+from tracker.query.attribution import primary_catalysts
 from tracker.query.common import DEFAULT_MODEL, MOVE_WINDOW, check_stored_model, find_instrument
 
 AbnormalReturns = Callable[[Session, Instrument], "pd.Series[float]"]
@@ -45,6 +46,9 @@ class TickerMove:
     p_value: float | None
     raw_return: float | None
     events: tuple[LinkedEvent, ...]
+    # the move's primary catalyst (tracker.measure.attribution) and the day's BH q-value
+    primary: LinkedEvent | None = None
+    q_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class TickerMoves:
                     "t_stat": move.t_stat,
                     "p_value": move.p_value,
                     "raw_return": move.raw_return,
+                    "primary": move.primary.title if move.primary else None,
+                    "primary_id": move.primary.id if move.primary else None,
                     "events": "; ".join(event.title for event in move.events),
                     "event_ids": [event.id for event in move.events],
                 }
@@ -83,6 +89,8 @@ class TickerMoves:
                 "t_stat",
                 "p_value",
                 "raw_return",
+                "primary",
+                "primary_id",
                 "events",
                 "event_ids",
             ],
@@ -157,11 +165,14 @@ def _event_moves(
         assert impact.day0 is not None
         by_day.setdefault(impact.day0, []).append((impact, event))
     moves = []
+    primaries = primary_catalysts(session, [instrument.id], days, model)
     for day in days:
         linked = by_day.get(day, [])
         if not linked:
             continue
         first = linked[0][0]
+        primary = primaries.get((instrument.id, day))
+        kinds = {e.id: e.kind for _i, e in linked}
         moves.append(
             TickerMove(
                 day0=day,
@@ -170,6 +181,15 @@ def _event_moves(
                 p_value=first.car_p,
                 raw_return=first.raw_return,
                 events=tuple(LinkedEvent(e.id, e.slug, e.title, e.kind) for _i, e in linked),
+                primary=LinkedEvent(
+                    primary.id, primary.slug, primary.title, kinds.get(primary.id, "")
+                )
+                if primary is not None
+                else None,
+                q_value=next(
+                    (i.q_value for i, e in linked if primary is not None and e.id == primary.id),
+                    first.q_value,
+                ),
             )
         )
     return tuple(moves)

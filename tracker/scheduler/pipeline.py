@@ -156,7 +156,8 @@ def impact_inputs(db: Database) -> str:
 
 
 def recompute_impacts(ctx: JobContext) -> JobResult:
-    """Recompute impacts only when new bars or events have landed since the last time."""
+    """Recompute impacts (then confounds and attribution) only when bars or events changed."""
+    from tracker.measure.attribution import refresh_attribution
     from tracker.measure.service import compute_impacts
 
     inputs = impact_inputs(ctx.db)
@@ -165,13 +166,14 @@ def recompute_impacts(ctx: JobContext) -> JobResult:
         if mark is not None and mark.value == inputs:
             return {"unchanged": 1}
     report = compute_impacts(ctx.db, ctx.settings, now=ctx.now)
+    attribution = refresh_attribution(ctx.db, ctx.settings)
     with ctx.db.session() as session:
         mark = session.get(Watermark, IMPACT_INPUTS_MARK)
         if mark is None:
             session.add(Watermark(name=IMPACT_INPUTS_MARK, value=inputs, updated_at=ctx.now))
         else:
             mark.value, mark.updated_at = inputs, ctx.now
-    return counts_of(report)
+    return {**counts_of(report), **attribution}
 
 
 # --- digest and housekeeping ---------------------------------------------------------
