@@ -8,8 +8,10 @@ credits the move to whatever was published on the day of the surge.
 Method (robust z-score against a trailing baseline; pure, no clock, no I/O):
 
 For each session ``s`` in the search range (publication day 0 up to ``max_lag`` sessions
-later), take the counts of the ``baseline`` sessions before ``s`` (fewer at the start of the
-series; sessions without articles count as zero), and
+later), take the counts of the ``baseline`` sessions before ``s``. A session without articles
+counts as zero, but a session before coverage was collected at all (before the first stored
+article) is unknown (NaN), not zero: a baseline needs ``min_baseline`` known sessions, or a
+subject's first days in the database would all look like surges. Then
 
     z(s) = (articles(s) - median(baseline)) / max(1.4826 * MAD(baseline), min_scale)
 
@@ -45,6 +47,7 @@ class OnsetParameters:
     """Every choice of the method; stored with each onset so it can be reproduced."""
 
     baseline: int = 20  # trailing sessions the surge is measured against
+    min_baseline: int = 10  # known sessions the baseline needs
     threshold: float = 3.5  # robust z-score a surge must reach
     min_articles: int = 5
     min_sources: int = 3
@@ -54,6 +57,8 @@ class OnsetParameters:
     def __post_init__(self) -> None:
         if self.baseline < 1:
             raise ValueError("baseline must be at least one session")
+        if not 1 <= self.min_baseline <= self.baseline:
+            raise ValueError("min_baseline must be between 1 and baseline")
         if self.min_scale <= 0:
             raise ValueError("min_scale must be positive")
         if self.max_lag < 0:
@@ -82,8 +87,9 @@ class Onset:
 
 
 def robust_z(counts: Sequence[float], position: int, baseline: int, min_scale: float) -> float:
-    """z of ``counts[position]`` against the ``baseline`` values before it (see module)."""
+    """z of ``counts[position]`` against the known ``baseline`` values before it (see module)."""
     window = np.asarray(counts[max(0, position - baseline) : position], dtype=np.float64)
+    window = window[np.isfinite(window)]
     median, scale = _centre_and_scale(window, min_scale)
     return float((counts[position] - median) / scale)
 
@@ -98,15 +104,16 @@ def _centre_and_scale(window: np.ndarray, min_scale: float) -> tuple[float, floa
 
 def detect_onset(
     sessions: Sequence[date],
-    articles: Sequence[int],
-    sources: Sequence[int],
+    articles: Sequence[float],
+    sources: Sequence[float],
     start: date,
     params: OnsetParameters | None = None,
 ) -> Onset | None:
     """The first surge session at or after ``start`` (within ``max_lag`` sessions), or None.
 
     ``sessions`` are consecutive exchange sessions in order, with the article and distinct
-    source counts of each (zeros included); ``start`` is the publication day 0.
+    source counts of each (zeros included, NaN before coverage was collected); ``start`` is
+    the publication day 0.
     """
     params = params or OnsetParameters()
     if not len(sessions) == len(articles) == len(sources):
@@ -118,6 +125,9 @@ def detect_onset(
     last = min(len(sessions) - 1, first + params.max_lag)
     for position in range(first, last + 1):
         window = counts[max(0, position - params.baseline) : position]
+        window = window[np.isfinite(window)]
+        if len(window) < params.min_baseline or not np.isfinite(counts[position]):
+            continue
         median, scale = _centre_and_scale(window, params.min_scale)
         z = (counts[position] - median) / scale
         if (

@@ -79,6 +79,8 @@ class EventRequest:
     event_key: str
     ticker: str
     day0: date
+    # the count in force for this pair (it changes over time); None: the ticker's mapping
+    shares_outstanding: float | None = None
 
 
 @dataclass(frozen=True)
@@ -460,8 +462,12 @@ def run_event_study(
     price_grid = _grid_for(_aligned(prices, index), tickers, position, lo, hi)
     shares = np.array(
         [
-            np.nan if shares_outstanding is None else shares_outstanding.get(t, np.nan)
-            for t in tickers
+            r.shares_outstanding
+            if r.shares_outstanding is not None
+            else (
+                np.nan if shares_outstanding is None else shares_outstanding.get(r.ticker, np.nan)
+            )
+            for r in requests
         ],
         dtype=np.float64,
     )
@@ -725,7 +731,7 @@ def fingerprint_inputs(
     """
     digest = hashlib.sha256()
     digest.update(json.dumps(params.to_dict(), sort_keys=True).encode())
-    req = [(r.event_key, r.ticker, r.day0.isoformat()) for r in requests]
+    req = [(r.event_key, r.ticker, r.day0.isoformat(), r.shares_outstanding) for r in requests]
     digest.update(json.dumps(req).encode())
     digest.update(json.dumps(sorted((shares_outstanding or {}).items())).encode())
     for name, frame in (("returns", returns), ("volumes", volumes), ("prices", prices)):
