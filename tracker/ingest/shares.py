@@ -77,9 +77,7 @@ def ingest_shares(
         known: dict[str, int] = dict(
             session.execute(
                 select(Instrument.ticker, Instrument.id).where(Instrument.ticker.in_(wanted))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     answers = source.shares_outstanding([t for t in wanted if t in known], start, end)
     for ticker in wanted:

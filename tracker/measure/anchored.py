@@ -269,9 +269,7 @@ def compute_anchored(
                 select(Event.id, Event.attention_day0).where(
                     Event.id.in_(ids), Event.attention_day0.is_not(None)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
             if day is not None
         }
         tickers = sorted({t for plan in plans for t in plan.tickers} | set(params.regressors))

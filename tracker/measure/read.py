@@ -159,9 +159,7 @@ def _stored(session: Session, scope: ImpactScope, params: StudyParameters) -> Ou
     ids = dict(
         session.execute(
             select(Instrument.ticker, Instrument.id).where(Instrument.ticker.in_(members))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     outputs = {}
     for ticker in members:
