@@ -300,11 +300,13 @@ def update_attention_day0(
                 found, detail = event_onset(
                     session, event, event.day0, params, calendar, known_from
                 )
-                session.execute(
-                    update(Event)
-                    .where(Event.id == event_id)
-                    .values(attention_day0=found, attention_detail=detail)
-                )
+                # written only on change: updated_at is what the scheduler watches
+                if (event.attention_day0, event.attention_detail) != (found, detail):
+                    session.execute(
+                        update(Event)
+                        .where(Event.id == event_id)
+                        .values(attention_day0=found, attention_detail=detail)
+                    )
         except Exception:
             report.failed += 1
             log.exception("event %s: attention onset failed", event_id)
