@@ -8,7 +8,7 @@ which both SQLite and PostgreSQL round-trip exactly).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tracker.impact.significance import GROUP_STATISTIC_NAMES, GroupResult
@@ -133,7 +133,7 @@ def group_statistics_json(result: GroupResult, members: list[str]) -> dict[str, 
     return out
 
 
-def basket_value_change(firms: list[Mapping[str, Any]]) -> dict[str, Any]:
+def basket_value_change(firms: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The summed value change of firms, with the tickers that could not be counted.
 
     Dollars add across firms (unlike returns): the sum is the basket's change in market
