@@ -47,6 +47,7 @@ class TickerMove:
     p_value: float | None
     significant: bool
     name: str = ""
+    value_change: float | None = None  # dollars; None without a share count
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ def build_digest_content(db: Database, settings: Settings, day: date) -> DigestC
     session's close, so each event is in exactly one digest), largest stored day-0 abnormal
     return first, then unmeasured ones by source count. Movers are the watchlist tickers
     whose day-0 abnormal return the engine finds significant, split by whether one of the
-    day's events is linked to them.
+    day's events is linked to them; ranked by percent or by dollars
+    (``TRACKER_DIGEST_MOVERS_BY``).
     """
     sessions = sessions_between(day - timedelta(days=14), day, settings.calendar)
     if not sessions or sessions[-1] != day:
@@ -132,7 +134,7 @@ def build_digest_content(db: Database, settings: Settings, day: date) -> DigestC
     events = [_digest_event(detail, names) for detail in details]
     linked = _linked_events(details)
     watched = {ticker for _, _, members in watchlists for ticker in members}
-    movers = _significant_movers(daily, watched)
+    movers = _significant_movers(daily, watched, settings.digest_movers_by)
     with_event = [Mover(move, *linked[move.ticker]) for move in movers if move.ticker in linked]
     without = [Mover(move) for move in movers if move.ticker not in linked]
     return DigestContent(
@@ -190,6 +192,7 @@ def _day_moves(detail: EventDetail, names: dict[str, str]) -> list[TickerMove]:
             p_value=row.car_p,
             significant=row.car_p is not None and row.car_p < DEFAULT_ALPHA,
             name=names.get(row.ticker, ""),
+            value_change=_finite(row.statistics.get("value_change")),
         )
         for row in rows
     ]
@@ -226,13 +229,29 @@ def _move(ticker: str, row: pd.Series) -> TickerMove:
         abnormal_return=_finite(row["ar"]),
         p_value=p_value,
         significant=p_value is not None and p_value < DEFAULT_ALPHA,
+        value_change=_finite(row.get("value_change")),
     )
 
 
-def _significant_movers(daily: pd.DataFrame, watched: set[str]) -> list[TickerMove]:
-    """Watchlist tickers with a significant day-0 abnormal return, largest |AR| first."""
+def _significant_movers(
+    daily: pd.DataFrame, watched: set[str], by: str = "percent"
+) -> list[TickerMove]:
+    """Watchlist tickers with a significant day-0 abnormal return, largest first.
+
+    ``by="percent"``: largest |AR| first; ``by="dollars"``: largest |value change| first,
+    tickers without a share count after those with one (by |AR|).
+    """
     moves = [_move(str(ticker), row) for ticker, row in daily.iterrows() if ticker in watched]
     significant = [m for m in moves if m.significant and m.abnormal_return is not None]
+    if by == "dollars":
+        return sorted(
+            significant,
+            key=lambda m: (
+                m.value_change is None,
+                -abs(m.value_change or 0.0),
+                -abs(m.abnormal_return or 0.0),
+            ),
+        )
     return sorted(significant, key=lambda m: -abs(m.abnormal_return or 0.0))
 
 

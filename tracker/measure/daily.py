@@ -19,7 +19,16 @@ from tracker.measure.events import known_tickers
 from tracker.measure.inputs import load_market_inputs
 from tracker.measure.study import default_parameters, run_study
 
-DAILY_COLUMNS = ("status", "raw_return", "benchmark_return", "ar", "t", "p", "abnormal_volume")
+DAILY_COLUMNS = (
+    "status",
+    "raw_return",
+    "benchmark_return",
+    "ar",
+    "t",
+    "p",
+    "abnormal_volume",
+    "value_change",
+)
 
 
 def daily_abnormal_returns(
@@ -28,7 +37,8 @@ def daily_abnormal_returns(
     """Each ticker's abnormal return on one session (market model, window [0,0]).
 
     Rows are tickers (default: every instrument with a bar that day except the benchmark);
-    columns: status, raw_return, benchmark_return, ar, t, p, abnormal_volume. The same engine
+    columns: status, raw_return, benchmark_return, ar, t, p, abnormal_volume, value_change
+    (dollars, NaN without a share count). The same engine
     as the stored event studies, with day 0 = ``day``; the dashboard's "today's movers" and
     the digest's "biggest abnormal movers" read it.
     """
@@ -68,6 +78,7 @@ def daily_abnormal_returns(
             "t": firms["car_t"].astype(float),
             "p": firms["car_p"].astype(float),
             "abnormal_volume": firms["abnormal_volume"].astype(float),
+            "value_change": firms["value_change"].astype(float),
         },
         index=pd.Index(firms.index.astype(str), name="ticker"),
     )
