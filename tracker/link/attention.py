@@ -122,7 +122,11 @@ def session_counts(
         {"articles": 0.0, "sources": 0.0}, index=pd.Index(sessions, name="session")
     )
     if not articles.empty:
-        mapped = articles.assign(session=article_sessions(articles, calendar))
+        mapped = (
+            articles
+            if "session" in articles.columns
+            else articles.assign(session=article_sessions(articles, calendar))
+        )
         grouped = mapped.groupby("session")
         found = pd.DataFrame(
             {"articles": grouped["article_id"].nunique(), "sources": grouped["feed_id"].nunique()}
@@ -244,6 +248,7 @@ def event_onset(
     params: OnsetParameters,
     calendar: str = DEFAULT_CALENDAR,
     known_from: date | None = None,
+    cache: dict[tuple[Any, ...], pd.DataFrame] | None = None,
 ) -> tuple[date | None, dict[str, Any]]:
     """(attention day 0 or None, the detail stored with it) for one event."""
     detail: dict[str, Any] = {"parameters": params.to_dict(), "calendar": calendar}
@@ -252,7 +257,15 @@ def event_onset(
         detail["result"] = "no subject: the event has no story and no entities"
         return None, detail
     detail["subject"] = subject.to_dict()
-    articles = subject_articles(session, subject)
+    key = (subject.kind, subject.story_id, subject.entity_ids)
+    if cache is not None and key in cache:
+        articles = cache[key]
+    else:
+        articles = subject_articles(session, subject)
+        if cache is not None:
+            # the session each article maps to, once per subject: many events share one
+            articles = articles.assign(session=article_sessions(articles, calendar))
+            cache[key] = articles
     start = day0 - timedelta(days=HISTORY_DAYS)
     end = day0 + timedelta(days=2 * params.max_lag + 7)
     counts = session_counts(articles, start, end, calendar, known_from)
@@ -283,6 +296,7 @@ def update_attention_day0(
     """
     params = params or OnsetParameters()
     report = AttentionReport()
+    cache: dict[tuple[Any, ...], pd.DataFrame] = {}
     with db.session() as session:
         query = select(Event.id).where(Event.day0.is_not(None)).order_by(Event.id)
         if event_ids is not None:
@@ -298,7 +312,7 @@ def update_attention_day0(
                 start = coverage_start(days, event.day0)
                 known_from = first_affected_session(_midnight(start), calendar) if start else None
                 found, detail = event_onset(
-                    session, event, event.day0, params, calendar, known_from
+                    session, event, event.day0, params, calendar, known_from, cache
                 )
                 # written only on change: updated_at is what the scheduler watches
                 if (event.attention_day0, event.attention_detail) != (found, detail):
