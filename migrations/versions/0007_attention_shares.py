@@ -27,6 +27,36 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _restore_sqlite_event_search() -> None:
+    """Put back the events full-text triggers that a table rebuild drops on SQLite.
+
+    0004's batch alteration of ``events`` (a new foreign key) rebuilds the table on SQLite,
+    which drops the triggers 0002 created, so new events stopped reaching ``events_fts``.
+    Idempotent (IF NOT EXISTS), then the index is rebuilt from the table.
+    """
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    cols, new, old = (
+        "title, description",
+        "new.title, new.description",
+        "old.title, old.description",
+    )
+    op.execute(
+        "CREATE TRIGGER IF NOT EXISTS events_fts_ai AFTER INSERT ON events BEGIN "
+        f"INSERT INTO events_fts(rowid, {cols}) VALUES (new.id, {new}); END"
+    )
+    op.execute(
+        "CREATE TRIGGER IF NOT EXISTS events_fts_ad AFTER DELETE ON events BEGIN "
+        f"INSERT INTO events_fts(events_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); END"
+    )
+    op.execute(
+        f"CREATE TRIGGER IF NOT EXISTS events_fts_au AFTER UPDATE OF {cols} ON events BEGIN "
+        f"INSERT INTO events_fts(events_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); "
+        f"INSERT INTO events_fts(rowid, {cols}) VALUES (new.id, {new}); END"
+    )
+    op.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
+
+
 def upgrade() -> None:
     op.create_table(
         "shares_outstanding",
@@ -111,6 +141,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("attention_detail", sa.JSON(), server_default="{}", nullable=False)
         )
+    _restore_sqlite_event_search()
 
 
 def downgrade() -> None:
