@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 
 from tracker.db import Database
 from tracker.db.models import (
@@ -26,6 +27,7 @@ from tracker.query.attention import (
     entity_attention_series,
     event_attention,
     event_attention_series,
+    story_attention_series,
 )
 
 
@@ -121,6 +123,25 @@ def test_series_by_session_and_hour(database: Database, event_id: int) -> None:
     assert list(entity.columns) == ["entity", "session", "articles", "sources"]
     assert entity["articles"].sum() == 2
     assert slugs == ["lab-x"]
+
+
+def test_a_storys_series_covers_its_events_articles(database: Database, event_id: int) -> None:
+    from tracker.db.models import EventArticle, Story
+
+    with database.session() as session:
+        story = Story(slug="synthetic-thread", title="Synthetic: a thread")
+        session.add(story)
+        session.flush()
+        session.get_one(Event, event_id).story_id = story.id
+        for article_id in session.scalars(select(Article.id)):
+            session.add(EventArticle(event_id=event_id, article_id=article_id))
+        story_id = story.id
+    with database.session() as session:
+        series = story_attention_series(session, story_id).set_index("session")
+        with pytest.raises(NotFoundError, match="no story"):
+            story_attention_series(session, story_id + 1)
+    assert series["articles"].sum() == 2
+    assert series.loc[date(2025, 1, 27), "sources"] == 1
 
 
 def test_unknown_names_and_bad_grouping_are_clear_errors(database: Database, event_id: int) -> None:

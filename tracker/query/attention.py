@@ -121,6 +121,34 @@ def event_attention_series(
     return _series(articles, found.day0, found.attention_day0, by, calendar)
 
 
+def story_attention_series(
+    session: Session,
+    story_id: int,
+    *,
+    by: str = "session",
+    calendar: str = DEFAULT_CALENDAR,
+) -> pd.DataFrame:
+    """Articles and sources of every event of a story, by session (its whole span) or hour.
+
+    For the story page: ``dashboard.charts.attention_figure`` plots the result.
+    """
+    from tracker.db.models import Story
+    from tracker.link.attention import story_articles
+
+    _check_by(by)
+    story = session.get(Story, story_id)
+    if story is None:
+        raise NotFoundError(f"no story with id {story_id}")
+    articles = story_articles(session, story_id)
+    if by == "hour":
+        return hourly_counts(articles)
+    if articles.empty:
+        return pd.DataFrame({"session": [], "articles": [], "sources": []})
+    first = articles["published_at"].min().date()
+    last = articles["published_at"].max().date()
+    return session_counts(articles, first - SERIES_PADDING, last + SERIES_PADDING, calendar)
+
+
 def entity_attention_series(
     session: Session,
     slugs: Sequence[str],
