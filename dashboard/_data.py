@@ -44,6 +44,7 @@ from tracker.query import (
 
 if TYPE_CHECKING:  # the engine (SciPy) loads only when a page needs it: faster first render
     from tracker.impact.intraday import IntradayReaction
+    from tracker.query.attention import EventAttention
 
 HEAVY_TTL = 60  # seconds: prices, events, details
 LIVE_TTL = 20  # seconds: the live page refreshes often
@@ -268,3 +269,60 @@ def calendar_name() -> str:
 
 def now_utc() -> datetime:
     return pd.Timestamp.now(tz="UTC").to_pydatetime()
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _event_attention(url: str, event_id: int, model: str) -> EventAttention:
+    from tracker.query.attention import event_attention
+
+    with database(url).session() as session:
+        return event_attention(session, event_id, model)
+
+
+def event_attention(event_id: int, model: str) -> EventAttention:
+    """The event's attention day 0, its lag and the stored anchored results (strip included)."""
+    return _event_attention(database_url(), event_id, model)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _event_attention_series(url: str, event_id: int, by: str) -> pd.DataFrame:
+    from tracker.query.attention import event_attention_series
+
+    with database(url).session() as session:
+        return event_attention_series(session, event_id, by=by, calendar=settings().calendar)
+
+
+def event_attention_series(event_id: int, by: str = "session") -> pd.DataFrame:
+    return _event_attention_series(database_url(), event_id, by)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _entity_attention(
+    url: str, slugs: tuple[str, ...], start: date, end: date, by: str
+) -> pd.DataFrame:
+    from tracker.query.attention import entity_attention_series
+
+    with database(url).session() as session:
+        return entity_attention_series(
+            session, slugs, start, end, by=by, calendar=settings().calendar
+        )
+
+
+def entity_attention(
+    slugs: Sequence[str], start: date, end: date, by: str = "session"
+) -> pd.DataFrame:
+    """Articles and sources per entity by session or hour (the timeline's attention plot)."""
+    return _entity_attention(database_url(), tuple(slugs), start, end, by)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _entities(url: str) -> list[str]:
+    from tracker.query.attention import entities_with_articles
+
+    with database(url).session() as session:
+        return entities_with_articles(session)
+
+
+def entities() -> list[str]:
+    """Entity slugs with stored articles, most mentioned first."""
+    return _entities(database_url())

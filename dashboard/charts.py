@@ -224,3 +224,71 @@ def movers_figure(movers: pd.DataFrame) -> go.Figure:
         xaxis_title="abnormal return vs benchmark (%)",
     )
     return figure
+
+
+def attention_figure(
+    counts: pd.DataFrame,
+    day0: date | None = None,
+    attention_day0: date | None = None,
+    *,
+    title: str = "Attention",
+) -> go.Figure:
+    """Articles (bars) and distinct sources (line) per session or hour, with both day 0s.
+
+    ``counts`` has a ``session`` or ``hour`` column, ``articles`` and ``sources`` (the
+    query layer's ``event_attention_series``/``entity_attention_series``); a story page can
+    call this with a story's series. Sessions with no collected coverage (NaN) are gaps.
+    """
+    axis = "session" if "session" in counts.columns else "hour"
+    x = [str(v) for v in counts[axis]] if axis == "session" else list(counts[axis])
+    figure = go.Figure()
+    figure.add_bar(x=x, y=counts["articles"], name="articles", marker_color="#1f77b4")
+    figure.add_scatter(
+        x=x, y=counts["sources"], name="sources", mode="lines+markers", line={"color": "#ff7f0e"}
+    )
+    for day, label, colour in (
+        (day0, "day 0 (publication)", "#7f7f7f"),
+        (attention_day0, "attention day 0", NEGATIVE),
+    ):
+        if day is not None and axis == "session" and str(day) in x:
+            figure.add_vline(x=x.index(str(day)), line_dash="dash", line_color=colour)
+            figure.add_annotation(
+                x=str(day), y=1, yref="paper", text=label, showarrow=False, font={"color": colour}
+            )
+    figure.update_layout(
+        title=html.escape(title),
+        xaxis={"type": "category"} if axis == "session" else {},
+        yaxis_title="count",
+        height=320,
+        margin={"t": 50, "b": 40},
+        legend={"orientation": "h"},
+    )
+    return figure
+
+
+def sensitivity_figure(strips: Mapping[str, Sequence[tuple[int, date, float | None]]]) -> go.Figure:
+    """CAR[0,0] with day 0 shifted by -2..+5 sessions, one bar group per ticker or basket.
+
+    ``strips`` maps a subject to (shift, shifted day 0, CAR) triples: the bar that stands out
+    is the session the price moved.
+    """
+    figure = go.Figure()
+    for subject, strip in strips.items():
+        figure.add_bar(
+            x=[f"{shift:+d}" for shift, _, _ in strip],
+            y=[None if car is None else car * 100.0 for _, _, car in strip],
+            name=html.escape(subject),
+            customdata=[day.isoformat() for _, day, _ in strip],
+            hovertemplate="shift %{x} (%{customdata}): CAR[0,0] %{y:.2f}%<extra>"
+            + html.escape(subject)
+            + "</extra>",
+        )
+    figure.update_layout(
+        barmode="group",
+        xaxis_title="day 0 shifted by (sessions)",
+        yaxis_title="CAR[0,0] (%)",
+        height=320,
+        margin={"t": 30, "b": 40},
+        legend={"orientation": "h"},
+    )
+    return figure

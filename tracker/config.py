@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     digest_to: str = ""
     digest_time: time = time(7, 0)
     digest_tz: str = "America/New_York"
+    # movers ranked by |abnormal return| (percent) or by |market-value change| (dollars)
+    digest_movers_by: Literal["percent", "dollars"] = "percent"
     dashboard_url: str = "http://localhost:8501"
 
     # dashboard access (README "Deployment": every setting and its safe default)

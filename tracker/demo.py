@@ -90,6 +90,35 @@ def _prices(
     return report.as_counts()
 
 
+def _recorded_shares(db: Database, settings: Settings) -> dict[str, int]:
+    from tracker.ingest.shares import ingest_shares
+    from tracker.sources.shares import RecordedSharesSource
+
+    source = RecordedSharesSource(settings.require_data_dir())
+    return ingest_shares(db, source, source.available_tickers()).as_counts()
+
+
+def _live_shares(db: Database, settings: Settings) -> dict[str, int]:
+    from tracker.ingest.shares import ingest_shares
+    from tracker.sources.shares_yfinance import YFinanceSharesSource
+
+    tickers = [spec.ticker for spec in INSTRUMENTS if spec.kind == "equity"]
+    report = ingest_shares(db, YFinanceSharesSource(), tickers, LIVE_PRICE_START, None)
+    return report.as_counts()
+
+
+def _attention(db: Database, settings: Settings) -> dict[str, int]:
+    from tracker.link.attention import update_attention_day0
+
+    return update_attention_day0(db, calendar=settings.calendar).as_counts()
+
+
+def _anchored(db: Database, settings: Settings) -> dict[str, int]:
+    from tracker.measure.anchored import compute_anchored
+
+    return compute_anchored(db, settings).as_counts()
+
+
 def _recorded_news(db: Database, settings: Settings) -> dict[str, int]:
     return poll_recorded(db, settings.require_data_dir()).as_counts()
 
@@ -114,11 +143,16 @@ def build_demo(db: Database, settings: Settings, *, live: bool = False) -> DemoR
     _step(report, "seed", lambda: bootstrap(db))
     prices = _live_prices if live else _recorded_prices
     news = _live_news if live else _recorded_news
+    shares = _live_shares if live else _recorded_shares
     _step(report, "prices", lambda: prices(db, settings))
+    _step(report, "shares", lambda: shares(db, settings))
     _step(report, "news", lambda: news(db, settings))
     _step(report, "link", lambda: link_new_articles(db).as_counts())
     _step(report, "impacts", lambda: compute_impacts(db, settings).as_counts())
     _step(report, "attribution", lambda: refresh_attribution(db, settings))
+    # attention needs each event's stored day 0, which the impact step writes
+    _step(report, "attention", lambda: _attention(db, settings))
+    _step(report, "anchored", lambda: _anchored(db, settings))
     return report
 
 

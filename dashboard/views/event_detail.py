@@ -177,8 +177,38 @@ def _impact_table(
         record["MDE (%)"] = _percent(row.statistics.get("mde"))
         record["confounded"] = "⚠" if found is not None and found.confounds else ""
         record["confounds"] = _confound_text(found)
+        value = row.statistics.get("value_change")
+        record["value change ($bn)"] = None if value is None else value / 1e9
         records.append(record)
     return pd.DataFrame(records)
+
+
+def _value_changes(detail: EventDetail, rows: list[FirmImpactRow], window: tuple[int, int]) -> None:
+    """Dollars per basket (summed by the measure layer's one function) and missing counts."""
+    from tracker.measure.payload import basket_value_change
+
+    by_ticker = {
+        r.ticker: {"ticker": r.ticker, "value_change": r.statistics.get("value_change")}
+        for r in rows
+    }
+    missing = sorted(t for t, f in by_ticker.items() if f["value_change"] is None)
+    lines = []
+    for group in detail.group_impacts:
+        if (group.window_start, group.window_end) != window:
+            continue
+        members = [by_ticker[t] for t in group.statistics.get("members", []) if t in by_ticker]
+        summed = basket_value_change(members)
+        if summed["value_change"] is not None:
+            lines.append(
+                f"**{_ui.md_escape(group.basket)}**: {summed['value_change'] / 1e9:+,.1f} bn USD "
+                f"over {len(summed['counted'])} of {len(members)} members"
+            )
+    if lines:
+        st.markdown("Market-value change " + _label(window) + ": " + "; ".join(sorted(set(lines))))
+    if missing:
+        st.caption(
+            "No share count stored (value change not shown): " + _ui.md_escape(", ".join(missing))
+        )
 
 
 def _car_path(event_id: int, model: str, tickers: list[str]) -> None:
@@ -319,7 +349,8 @@ def render() -> None:
     st.caption(
         f"sig: Benjamini-Hochberg q < {_data.settings().fdr_level:g} across the event's "
         "tickers (raw p shown); ⚠: other news, earnings, macro releases, ex-dividend days or "
-        "splits fall inside the window, listed under confounds."
+        "splits fall inside the window, listed under confounds. Value change: shares "
+        "outstanding in force before day 0 x the raw close change over the window."
     )
     if elsewhere:
         st.subheader("Moves in this window attributed elsewhere")
@@ -330,6 +361,7 @@ def render() -> None:
             "event named in 'attributed to' (`tracker query attribution TICKER --date DAY`)."
         )
     table = _impact_table(rows, attribution)
+    _value_changes(detail, rows, window)
     measured = table.dropna(subset=["CAR (%)"]) if not table.empty else table
     if not measured.empty:
         bars = pd.DataFrame(
@@ -346,7 +378,82 @@ def render() -> None:
         )
         _car_path(detail.id, model, chosen)
     _groups(detail, model, window)
+    _attention(detail, model, window)
     _intraday(detail.id)
+
+
+def _attention(detail: EventDetail, model: str, window: tuple[int, int]) -> None:
+    """When the market noticed: attention by session, both anchors side by side, the strip."""
+    from dashboard.charts import attention_figure, sensitivity_figure
+
+    st.subheader("Attention and day 0")
+    attention = _data.event_attention(detail.id, model)
+    onset = attention.detail.get("onset") or {}
+    facts = st.columns(4)
+    facts[0].metric("Day 0 (publication)", str(attention.day0 or "—"))
+    facts[1].metric("Attention day 0", str(attention.attention_day0 or "same / none"))
+    facts[2].metric("Lag (sessions)", attention.lag_sessions if attention.lag_sessions else 0)
+    facts[3].metric(
+        "Surge", f"{onset.get('articles', 0)} articles, {onset.get('sources', 0)} sources"
+    )
+    subject = (attention.detail.get("subject") or {}).get("label", "")
+    st.caption(
+        "Attention to "
+        + _ui.md_escape(subject or "no subject")
+        + ": the first session whose article count is a robust-z surge over the trailing "
+        "median with broad coverage (tracker.impact.onset); "
+        + _ui.md_escape(str(attention.detail.get("result", "not computed yet")))
+    )
+    series = _data.event_attention_series(detail.id)
+    if not series.empty:
+        st.plotly_chart(
+            attention_figure(series, attention.day0, attention.attention_day0),
+            width="stretch",
+        )
+    anchored = attention.at_attention(window)
+    publication = {
+        f.ticker: f
+        for f in detail.firm_impacts
+        if f.model == model and (f.window_start, f.window_end) == window
+    }
+    if anchored:
+        records = []
+        for ticker, row in sorted(publication.items()):
+            other = anchored.get(ticker)
+            records.append(
+                {
+                    "ticker": ticker,
+                    f"CAR {_label(window)} at publication (%)": None
+                    if row.car is None
+                    else row.car * 100.0,
+                    "p (publication)": row.car_p,
+                    f"CAR {_label(window)} at attention (%)": None
+                    if other is None or other.car is None
+                    else other.car * 100.0,
+                    "p (attention)": None if other is None else other.car_p,
+                    "value change at attention ($bn)": None
+                    if other is None or other.value_change is None
+                    else other.value_change / 1e9,
+                }
+            )
+        frame = pd.DataFrame(records)
+        st.dataframe(frame, hide_index=True, column_config=_number_formats(frame))
+    with_strip = sorted({r.subject for r in attention.rows if r.anchor == "shift"})
+    if not with_strip:
+        return
+    biggest = sorted(
+        (s for s in with_strip if not s.startswith("basket:")),
+        key=lambda s: (
+            -max((abs(r.car) for r in attention.strip(s) if r.car is not None), default=0)
+        ),
+    )
+    default = [s for s in with_strip if s.startswith("basket:")] + biggest[:3]
+    subjects = st.multiselect("Sensitivity strip for", with_strip, default=default, key="strip")
+    strips = {s: [(r.shift, r.day0, r.car) for r in attention.strip(s)] for s in subjects}
+    strips = {s: strip for s, strip in strips.items() if strip}
+    if strips:
+        st.markdown("**Sensitivity: CAR[0,0] with day 0 shifted (sessions)**")
+        st.plotly_chart(sensitivity_figure(strips), width="stretch")
 
 
 render()

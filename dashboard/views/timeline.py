@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import streamlit as st
 
@@ -12,6 +12,7 @@ from tracker.errors import TrackerError
 from tracker.query import EventFilter
 
 DEFAULT_TICKERS = ("NVDA", "VST", "SPY")
+DEFAULT_ENTITIES = ("deepseek",)
 MAX_MARKERS = 400
 
 st.title("Timeline")
@@ -20,6 +21,29 @@ st.caption(
     "Diamonds are events on their first affected session; hover for the headline, "
     "click one to open it."
 )
+
+
+def _attention_panel(start: date, end: date) -> None:
+    """Articles and sources per session about the chosen entities, over the same period."""
+    from dashboard.charts import attention_figure
+
+    slugs = _data.entities()
+    if not slugs:
+        return
+    st.subheader("Attention")
+    default = [s for s in DEFAULT_ENTITIES if s in slugs] or slugs[:1]
+    chosen = st.multiselect("Entities", slugs, default=default)
+    for slug in chosen:
+        try:
+            counts = _data.entity_attention([slug], start, end)
+        except TrackerError as exc:
+            st.warning(_ui.md_escape(str(exc)))
+            continue
+        st.plotly_chart(
+            attention_figure(counts.drop(columns="entity"), title=f"Attention: {slug}"),
+            width="stretch",
+        )
+
 
 fresh = _ui.require_data()
 if fresh is not None:
@@ -134,3 +158,4 @@ if fresh is not None:
                 "primary: the move's most likely catalyst (tracker.measure.attribution); "
                 "the other events of the day are candidates or confounds."
             )
+    _attention_panel(start, end)

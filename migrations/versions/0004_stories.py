@@ -52,9 +52,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("story_id", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("importance", sa.Float(), server_default="0", nullable=False)
-        )
+        batch_op.add_column(sa.Column("importance", sa.Float(), server_default="0", nullable=False))
         batch_op.add_column(
             sa.Column("importance_detail", sa.JSON(), server_default="{}", nullable=False)
         )

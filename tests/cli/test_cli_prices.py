@@ -104,3 +104,21 @@ def test_calendar_session_refuses_naive_or_garbage(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert result.stderr.startswith("error:")
         assert timestamp in result.stderr
+
+
+def test_recorded_share_counts_are_fetched_per_ticker(db_path: Path, data_dir: Path) -> None:
+    first = run(
+        "prices", "shares", "--source", "recorded", "--tickers", "NVDA,VST,NOPE",
+        db=db_path, data_dir=data_dir,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    lines = {line.split()[0]: line for line in first.stdout.splitlines() if line.strip()}
+    assert lines["NVDA"].split()[1] == "2"  # two filings on record
+    assert "no recorded share count" in lines["VST"]
+    assert "unknown ticker" in lines["NOPE"]
+    again = run("prices", "shares", "--source", "recorded", "--tickers", "NVDA",
+                db=db_path, data_dir=data_dir)  # fmt: skip
+    assert again.stdout.splitlines()[2].split()[1:4] == ["0", "0", "2"]
+    bad = run("prices", "shares", "--source", "nope", db=db_path, data_dir=data_dir)
+    assert bad.returncode == 2
+    assert "--source 'nope'" in bad.stderr

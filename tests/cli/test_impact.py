@@ -73,3 +73,37 @@ def test_query_impact_registers_on_any_typer_app(january_url: str) -> None:
     assert "ar[1]" in header
     bad = runner.invoke(app, [*args, "--window", "3,1"])
     assert bad.exit_code != 0
+
+
+def test_query_impact_at_the_attention_anchor(january_url: str) -> None:
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from tracker.db.models import Event
+
+    database = Database.connect(january_url)
+    with database.session() as session:
+        session.execute(
+            update(Event)
+            .where(Event.slug == "deepseek-r1-released")
+            .values(attention_day0=date(2025, 1, 27), attention_detail={"lag_sessions": 4})
+        )
+    database.dispose()
+    args = ("query", "impact", "deepseek-r1-released", "--window", "0,0", "--db", january_url)
+    at = run_tracker(*args, "--anchor", "attention", "--format", "json")
+    assert at.returncode == 0, at.stderr
+    attention = json.loads(at.stdout)
+    assert attention["day0"] == "2025-01-21"
+    assert attention["attention_day0"] == "2025-01-27"
+    assert attention["anchor_day0"] == "2025-01-27"
+    assert attention["lag_sessions"] == 4
+    assert attention["firms"][0]["car"] < -0.1
+    assert set(attention["value_change"]) == {"firms", "baskets"}
+    plain = json.loads(run_tracker(*args, "--format", "json").stdout)
+    assert plain["anchor_day0"] == "2025-01-21"
+    assert plain["firms"][0]["car"] > -0.05
+    table = run_tracker(*args, "--anchor", "attention")
+    assert "measured at 2025-01-27 (attention)" in table.stdout
+    bad = run_tracker(*args, "--anchor", "later")
+    assert bad.returncode == 2

@@ -211,3 +211,41 @@ def test_a_hostile_event_parameter_is_shown_as_text(open_app, demo_database_url)
     for text in warnings:
         assert "](https://evil.example" not in text  # markdown link syntax escaped
         assert "\\[Click" in text
+
+
+def test_r1_event_shows_its_attention_day0_both_anchors_and_the_strip(open_app, demo_database_url):
+    app = open_app(demo_database_url, "event_detail", event="2025-01-20-deepseek-r1-released")
+    assert_rendered(app, "Event detail")
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Day 0 (publication)"] == "2025-01-21"
+    assert metrics["Attention day 0"] == "2025-01-27"
+    assert metrics["Lag (sessions)"] == "4"
+    side = frame_with(app, "CAR [+0,+1] at attention (%)").set_index("ticker")
+    # [0,+1] from the sell-off includes the 01-28 rebound; at publication it is a small move
+    assert side.loc["NVDA", "CAR [+0,+1] at attention (%)"] < -5
+    assert abs(side.loc["NVDA", "CAR [+0,+1] at publication (%)"]) < 5
+    assert side.loc["NVDA", "value change at attention ($bn)"] == pytest.approx(
+        24.49 * (128.99 - 142.62), rel=1e-3
+    )
+    app.multiselect(key="strip").set_value(["NVDA", "basket:ai_semis"]).run()
+    charts = plotly_specs(app)
+    strips = [c for c in charts if c["layout"].get("xaxis", {}).get("title", {}).get("text")
+              == "day 0 shifted by (sessions)"]  # fmt: skip
+    assert strips
+    nvda = next(t for t in strips[0]["data"] if t["name"] == "NVDA")
+    assert nvda["x"][nvda["y"].index(min(nvda["y"]))] == "+4"  # the price moved on 01-27
+    attention = [c for c in charts if "articles" in [t.get("name") for t in c["data"]]]
+    assert attention, "the attention series is plotted"
+
+
+def test_selloff_value_change_is_shown_in_dollars(open_app, demo_database_url):
+    app = open_app(
+        demo_database_url, "event_detail",
+        event="2025-01-27-nvidia-falls-about-17-in-record-one-day-value-loss",
+    )  # fmt: skip
+    assert_rendered(app, "Event detail")
+    impacts = frame_with(app, "value change ($bn)").set_index("ticker")
+    # window [0,+1] by default: 142.62 -> 128.99 over two sessions, 24.49 bn shares
+    assert impacts.loc["NVDA", "value change ($bn)"] == pytest.approx(
+        24.49 * (128.99 - 142.62), rel=1e-3
+    )

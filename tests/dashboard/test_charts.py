@@ -63,3 +63,36 @@ def test_car_path_draws_a_band_only_when_every_day_has_a_standard_error():
     bars = list(line.error_y.array)
     assert bars[1] != bars[1]  # NaN: no interval invented for day +1
     assert abs(bars[0] - 1.959963984540054 * 3.0) < 1e-9
+
+
+def test_attention_figure_marks_both_day0s_and_escapes_its_title():
+    from dashboard.charts import attention_figure
+
+    counts = pd.DataFrame(
+        {
+            "session": [date(2025, 1, 21), date(2025, 1, 24), date(2025, 1, 27)],
+            "articles": [6.0, 0.0, 18.0],
+            "sources": [1.0, 0.0, 10.0],
+        }
+    )
+    figure = attention_figure(counts, date(2025, 1, 21), date(2025, 1, 27), title="<b>deepseek</b>")
+    assert [trace.name for trace in figure.data] == ["articles", "sources"]
+    assert list(figure.data[0].y) == [6.0, 0.0, 18.0]
+    texts = [a.text for a in figure.layout.annotations]
+    assert texts == ["day 0 (publication)", "attention day 0"]
+    assert figure.layout.title.text == "&lt;b&gt;deepseek&lt;/b&gt;"
+    lines = [shape.x0 for shape in figure.layout.shapes]
+    assert lines == [0, 2]  # category positions of 01-21 and 01-27
+
+
+def test_sensitivity_figure_has_one_bar_per_shift_in_percent():
+    from dashboard.charts import sensitivity_figure
+
+    strip = [(-1, date(2025, 1, 17), 0.0027), (0, date(2025, 1, 21), -0.0033),
+             (4, date(2025, 1, 27), -0.1333)]  # fmt: skip
+    figure = sensitivity_figure({"NVDA": strip, "basket:<x>": strip[:1]})
+    nvda = figure.data[0]
+    assert list(nvda.x) == ["-1", "+0", "+4"]
+    assert list(nvda.y) == [0.27, -0.33, -13.33]
+    assert list(nvda.customdata) == ["2025-01-17", "2025-01-21", "2025-01-27"]
+    assert figure.data[1].name == "basket:&lt;x&gt;"

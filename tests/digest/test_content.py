@@ -96,3 +96,30 @@ def test_selloff_digest_delivered_over_smtp(measured: Database, start_smtp) -> N
     assert "-16.97%" in html
     chart = next(part for part in message.walk() if part.get_content_type() == "image/png")
     assert f"cid:{chart['Content-ID'].strip('<>')}" in html
+
+
+def test_movers_rank_by_dollars_with_the_value_column(measured: Database, data_dir: Path) -> None:
+    from tracker.digest.render import render_text
+    from tracker.ingest.shares import ingest_shares
+    from tracker.sources.shares import RecordedSharesSource
+
+    source = RecordedSharesSource(data_dir)
+    ingest_shares(measured, source, source.available_tickers())
+    compute_impacts(measured, settings_for(measured), now=datetime(2026, 1, 2, tzinfo=UTC))
+    url = measured.engine.url.render_as_string(hide_password=False)
+    by_dollars = load_settings(database_url=url, digest_movers_by="dollars")
+    content = build_digest_content(measured, by_dollars, SELLOFF)
+    movers = [m.move for m in content.movers_with_event]
+    counted = [m for m in movers if m.value_change is not None]
+    assert [m.ticker for m in counted][:2] == ["NVDA", "AVGO"]  # the largest dollar losses
+    assert counted[0].value_change == pytest.approx(24.49e9 * (118.42 - 142.62), rel=1e-6)
+    assert movers[: len(counted)] == counted  # tickers without a count come after
+    nvda = next(m for m in content.events[0].tickers if m.ticker == "NVDA")
+    assert nvda.value_change == counted[0].value_change
+    by_percent = build_digest_content(measured, settings_for(measured), SELLOFF)
+    first = [abs(m.move.abnormal_return or 0) for m in by_percent.movers_with_event]
+    assert first == sorted(first, reverse=True)
+    text = render_text(content)
+    assert "-$592.7bn" in text
+    with pytest.raises(Exception, match="DIGEST_MOVERS_BY"):
+        load_settings(database_url=url, digest_movers_by="euros")

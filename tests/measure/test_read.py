@@ -16,7 +16,7 @@ from .recorded import SELLOFF_TICKERS, Events
 
 FIRM_KEYS = {
     "ticker", "window", "model", "alpha", "beta", "sigma", "n_est", "raw_return", "car",
-    "car_se", "car_t", "car_p", "ar", "abnormal_volume", "value_change", "status",
+    "car_se", "car_t", "car_p", "ar", "abnormal_volume", "value_change", "shares", "status",
     "bhar", "bhar_t", "mde",  # issue 19
     "q_value", "attributed_to", "confounds",
 }  # fmt: skip
@@ -34,7 +34,12 @@ def test_json_shape_is_exactly_issue_6(
 ) -> None:
     compute_impacts(priced_database, settings)
     impact = event_impact(priced_database, settings, "deepseek-selloff")
-    assert set(impact) == {"event", "day0", "firms", "groups"}
+    assert set(impact) == {
+        "event", "day0", "attention_day0", "anchor", "anchor_day0", "lag_sessions", "firms",
+        "groups", "value_change",
+    }  # fmt: skip
+    assert impact["anchor"] == "publication"
+    assert impact["attention_day0"] is None  # no attention computed in this database
     assert impact["event"] == {
         "id": january.selloff,
         "slug": "deepseek-selloff",

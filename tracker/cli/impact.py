@@ -86,9 +86,12 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def _flat_firm(firm: dict[str, Any]) -> dict[str, Any]:
-    """A firm with its AR map spread into ar[d] columns (for csv)."""
-    flat = {k: v for k, v in firm.items() if k not in ("ar", "attributed_to", "confounds")}
+    """A firm with its AR map spread into ar[d] columns and its share count inlined (csv)."""
+    flat = {
+        k: v for k, v in firm.items() if k not in ("ar", "shares", "attributed_to", "confounds")
+    }
     flat.update({f"ar[{day}]": value for day, value in firm["ar"].items()})
+    flat.update(firm.get("shares") or {})
     return {**flat, **_attribution_cells(firm)}
 
 
@@ -102,6 +105,10 @@ def _attribution_cells(firm: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _dollars(value: float | None) -> str:
+    return "no share count" if value is None else f"{value / 1e9:+,.1f} bn USD"
+
+
 def query_impact(
     event: str,
     tickers: str | None,
@@ -110,6 +117,7 @@ def query_impact(
     window: str,
     format: OutputFormat,
     db: str | None,
+    anchor: str = "publication",
 ) -> None:
     """Print one event's firm and group results (stored, else computed on the fly)."""
     settings, database = open_database(db)
@@ -122,6 +130,7 @@ def query_impact(
             basket=basket,
             model=model,
             window=window,
+            anchor=anchor,
         )
     finally:
         database.dispose()
@@ -139,9 +148,12 @@ def query_impact(
         return
     head = impact["event"]
     window_text = firms[0]["window"] if firms else (groups[0]["window"] if groups else window)
+    attention = impact["attention_day0"] or "no surge on another session"
     typer.echo(
         f"event {head['id']} {head['slug']}: {head['title']}\n"
-        f"day 0 {impact['day0']}, model {model}, window {window_text}\n"
+        f"day 0 {impact['day0']} (publication), attention day 0 {attention}; "
+        f"measured at {impact['anchor_day0']} ({impact['anchor']}), "
+        f"model {model}, window {window_text}\n"
     )
     rows = [
         {
@@ -160,3 +172,10 @@ def query_impact(
     if groups:
         typer.echo("")
         typer.echo(render_table(groups, GROUP_TABLE))
+    baskets = impact["value_change"]["baskets"]
+    for slug, summed in baskets.items():
+        missing = ", ".join(summed["without_count"]) or "none"
+        typer.echo(
+            f"value change {slug}: {_dollars(summed['value_change'])} "
+            f"(without a share count: {missing})"
+        )

@@ -159,3 +159,54 @@ def show(
 
 
 _NA: Any = __import__("pandas").NA
+
+
+SHARES_COLUMNS = ["ticker", "inserted", "updated", "unchanged", "status", "detail"]
+
+
+@app.command()
+def shares(
+    tickers: str | None = typer.Option(
+        None, help="Comma-separated tickers (default: the source's, else every equity)."
+    ),
+    start: str | None = typer.Option(None, help="First as-of date (default: all)."),
+    end: str | None = typer.Option(None, help="Last as-of date, included (default: all)."),
+    source: str = typer.Option("yfinance", help="yfinance | recorded"),
+    db: DbOption = None,
+) -> None:
+    """Fetch shares outstanding over time (the value change uses the count before day 0)."""
+    from tracker.ingest.shares import ingest_shares
+    from tracker.sources.shares import RecordedSharesSource, SharesSource
+    from tracker.sources.shares_yfinance import YFinanceSharesSource
+
+    if source not in SOURCES:
+        raise UserInputError(f"--source {source!r}: expected one of {', '.join(SOURCES)}")
+    first, last = _date(start, "--start"), _date(end, "--end")
+    if first and last and first > last:
+        raise UserInputError(f"--start {first} is after --end {last}")
+    settings, database = open_database(db)
+    try:
+        share_source: SharesSource
+        if source == "recorded":
+            recorded = RecordedSharesSource(settings.require_data_dir())
+            default = recorded.available_tickers()
+            share_source = recorded
+        else:
+            share_source = YFinanceSharesSource()
+            default = [s.ticker for s in INSTRUMENTS if s.kind == "equity"]
+        with database.session() as session:
+            seed_universe(session)
+        report = ingest_shares(database, share_source, _tickers(tickers) or default, first, last)
+    finally:
+        database.dispose()
+    for problem in report.problems:
+        typer.echo(f"skipped: {problem}", err=True)
+    emit([r.as_row() for r in report.tickers], OutputFormat.table, SHARES_COLUMNS)
+    counts = report.as_counts()
+    typer.echo(
+        f"{counts['tickers']} ticker(s): {counts['inserted']} inserted, "
+        f"{counts['updated']} updated, {counts['failed']} failed, "
+        f"{counts['bad_rows']} bad row(s) skipped"
+    )
+    if report.tickers and len(report.failed) == len(report.tickers):
+        raise typer.Exit(1)

@@ -15,6 +15,11 @@ from tracker.cli.common import DbOption, OutputFormat
 from tracker.cli.impact import query_impact
 
 
+class Anchor(StrEnum):
+    publication = "publication"
+    attention = "attention"
+
+
 class QueryModel(StrEnum):
     market = "market"
     market_adjusted = "market_adjusted"
@@ -43,7 +48,14 @@ def register(app: typer.Typer) -> None:
         format: Annotated[
             OutputFormat, typer.Option("--format", help="Output format.")
         ] = OutputFormat.table,
+        anchor: Annotated[
+            Anchor,
+            typer.Option(
+                "--anchor",
+                help="Day 0: the publication's session, or the session attention surged.",
+            ),
+        ] = Anchor.publication,
         db: DbOption = None,
     ) -> None:
         """What an event did to its tickers and baskets: CARs, CAARs and their tests."""
-        query_impact(event, tickers, basket, model.value, window, format, db)
+        query_impact(event, tickers, basket, model.value, window, format, db, anchor.value)

@@ -106,6 +106,27 @@ class Instrument(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class SharesOutstanding(Base):
+    """A count of shares outstanding as of a date: the value change uses the one in force.
+
+    ``share_class`` says which security the count is for (``common``, ``ADR``, ``Class A +
+    Class B``): the count must be the listed security's, never a mix of classes unless the
+    listing's price applies to all of them (stated here, so no mixing is silent).
+    """
+
+    __tablename__ = "shares_outstanding"
+    __table_args__ = (UniqueConstraint("instrument_id", "as_of"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id", ondelete="CASCADE"))
+    as_of: Mapped[date] = mapped_column(Date)
+    shares: Mapped[int] = mapped_column(BigInteger)
+    share_class: Mapped[str] = mapped_column(String(80), default="")
+    source: Mapped[str] = mapped_column(String(20), default="")  # recorded | yfinance
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Basket(Base):
     """A named group of instruments: a watchlist, a sector basket or a theme's exposure."""
 
@@ -340,6 +361,11 @@ class Event(Base):
     # ``importance_detail`` holds the components so a page can say why
     importance: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     importance_detail: Mapped[JSONDict] = mapped_column(JSON, default=dict, server_default="{}")
+    # the session attention first surged (tracker.link.attention, tracker.impact.onset), set
+    # where it differs from ``day0``; ``attention_detail`` holds the method's parameters, the
+    # counts behind the choice and the lag in sessions, also when no surge was found
+    attention_day0: Mapped[date | None] = mapped_column(Date)
+    attention_detail: Mapped[JSONDict] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -521,6 +547,54 @@ class Attribution(Base):
     p_value: Mapped[float | None] = mapped_column(Float)
     q_value: Mapped[float | None] = mapped_column(Float)
     model: Mapped[str] = mapped_column(String(20))
+    input_fingerprint: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnchoredImpact(Base):
+    """An event-study result at another day 0 than the publication one.
+
+    ``anchor`` is ``attention`` (day 0 = ``events.attention_day0``, every stored window) or
+    ``shift`` (the sensitivity strip: day 0 = publication day 0 moved by ``shift`` sessions,
+    window [0,0]). ``subject`` is the ticker or ``basket:<slug>``; exactly one of
+    ``instrument_id`` / ``basket_id`` is set. Kept apart from ``firm_impacts`` and
+    ``group_impacts`` so their keys, indexes and readers stay as they are.
+    """
+
+    __tablename__ = "anchored_impacts"
+    __table_args__ = (
+        UniqueConstraint(
+            "event_id",
+            "anchor",
+            "shift",
+            "subject",
+            "model",
+            "window_start",
+            "window_end",
+            name="uq_anchored_impacts_key",
+        ),
+        CheckConstraint("anchor IN ('attention', 'shift')", name="anchor"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    anchor: Mapped[str] = mapped_column(String(20))
+    shift: Mapped[int] = mapped_column(Integer, default=0)
+    subject: Mapped[str] = mapped_column(String(100))
+    instrument_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE")
+    )
+    basket_id: Mapped[int | None] = mapped_column(ForeignKey("baskets.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[int] = mapped_column(Integer)
+    window_end: Mapped[int] = mapped_column(Integer)
+    day0: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(30))
+    car: Mapped[float | None] = mapped_column(Float)
+    car_t: Mapped[float | None] = mapped_column(Float)
+    car_p: Mapped[float | None] = mapped_column(Float)
+    statistics: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+    parameters: Mapped[JSONDict] = mapped_column(JSON, default=dict)
     input_fingerprint: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -135,6 +135,7 @@ def build_digest_content(db: Database, settings: Settings, day: date) -> DigestC
     A story leads by its largest significant move; the day's events no move is attributed
     to follow by source count. "Significant" means a Benjamini-Hochberg q-value below
     ``settings.fdr_level`` across all movers of the day (the raw p is still shown).
+    Movers are ranked by percent or by dollars (``TRACKER_DIGEST_MOVERS_BY``).
     """
     sessions = sessions_between(day - timedelta(days=14), day, settings.calendar)
     if not sessions or sessions[-1] != day:
@@ -153,7 +154,7 @@ def build_digest_content(db: Database, settings: Settings, day: date) -> DigestC
     moves = _attributed_moves(attributed, daily, names, settings.fdr_level)
     events = _story_events(details, moves, attributed, stories)
     watched = {ticker for _, _, members in watchlists for ticker in members}
-    movers = _significant_movers(daily, watched, settings.fdr_level)
+    movers = _significant_movers(daily, watched, settings.fdr_level, settings.digest_movers_by)
     primary = {m.ticker: m.event for m in attributed}
     with_event = [
         Mover(move, primary[move.ticker].title, primary[move.ticker].slug)
@@ -193,6 +194,7 @@ def _attributed_moves(
                 significant=q_value is not None and q_value < level,
                 name=names.get(move.ticker, ""),
                 q_value=q_value,
+                value_change=_finite(row.get("value_change")) if row is not None else None,
             )
         )
     for rows in out.values():
@@ -296,15 +298,32 @@ def _move(ticker: str, row: pd.Series, level: float) -> TickerMove:
         p_value=_finite(row["p"]),
         significant=q_value is not None and q_value < level,
         q_value=q_value,
+        value_change=_finite(row.get("value_change")),
     )
 
 
-def _significant_movers(daily: pd.DataFrame, watched: set[str], level: float) -> list[TickerMove]:
-    """Watchlist tickers with a significant day-0 abnormal return, largest |AR| first."""
+def _significant_movers(
+    daily: pd.DataFrame, watched: set[str], level: float, by: str = "percent"
+) -> list[TickerMove]:
+    """Watchlist tickers with a significant day-0 abnormal return (q below ``level``),
+    largest first.
+
+    ``by="percent"``: largest |AR| first; ``by="dollars"``: largest |value change| first,
+    tickers without a share count after those with one (by |AR|).
+    """
     moves = [
         _move(str(ticker), row, level) for ticker, row in daily.iterrows() if ticker in watched
     ]
     significant = [m for m in moves if m.significant and m.abnormal_return is not None]
+    if by == "dollars":
+        return sorted(
+            significant,
+            key=lambda m: (
+                m.value_change is None,
+                -abs(m.value_change or 0.0),
+                -abs(m.abnormal_return or 0.0),
+            ),
+        )
     return sorted(significant, key=lambda m: -abs(m.abnormal_return or 0.0))
 
 

@@ -28,6 +28,17 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:+.2f}%"
 
 
+def dollars(value: float | None) -> str:
+    """``-5.9266e11`` -> ``-$592.7bn``; no share count is ``n/a``, never ``$0``."""
+    if value is None:
+        return "n/a"
+    sign = "-" if value < 0 else "+"
+    size = abs(value)
+    if size >= 1e9:
+        return f"{sign}${size / 1e9:,.1f}bn"
+    return f"{sign}${size / 1e6:,.1f}m"
+
+
 def p_value(value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -71,6 +82,7 @@ def _environment() -> Environment:
     )
     env.filters.update(
         percent=percent,
+        dollars=dollars,
         p_value=p_value,
         colour=colour,
         local_time=local_time,

@@ -81,6 +81,8 @@ class EventRequest:
     event_key: str
     ticker: str
     day0: date
+    # the count in force for this pair (it changes over time); None: the ticker's mapping
+    shares_outstanding: float | None = None
 
 
 @dataclass(frozen=True)
@@ -488,10 +490,17 @@ def run_event_study(
     ar_span[~fit_valid] = np.nan
 
     price_grid = _grid_for(_aligned(prices, index), tickers, position, lo, hi)
-    shares = np.full(len(requests), np.nan)
-    if shares_outstanding:
-        known = pd.Series(shares_outstanding, dtype=np.float64)
-        shares = known.reindex(pd.Index(tickers, dtype=object)).to_numpy(dtype=np.float64)
+    shares = np.array(
+        [
+            r.shares_outstanding
+            if r.shares_outstanding is not None
+            else (
+                np.nan if shares_outstanding is None else shares_outstanding.get(r.ticker, np.nan)
+            )
+            for r in requests
+        ],
+        dtype=np.float64,
+    )
     windows = {}
     for window in params.event_windows:
         windows[window] = _window_arrays(
@@ -798,7 +807,7 @@ def fingerprint_inputs(
     """
     digest = hashlib.sha256()
     digest.update(json.dumps(params.to_dict(), sort_keys=True).encode())
-    req = [(r.event_key, r.ticker, r.day0.isoformat()) for r in requests]
+    req = [(r.event_key, r.ticker, r.day0.isoformat(), r.shares_outstanding) for r in requests]
     digest.update(json.dumps(req).encode())
     digest.update(json.dumps(sorted((shares_outstanding or {}).items())).encode())
     for name, frame in (("returns", returns), ("volumes", volumes), ("prices", prices)):

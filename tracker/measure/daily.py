@@ -31,6 +31,7 @@ DAILY_COLUMNS = (
     "p",
     "q",
     "abnormal_volume",
+    "value_change",
 )
 
 
@@ -40,11 +41,11 @@ def daily_abnormal_returns(
     """Each ticker's abnormal return on one session (market model, window [0,0]).
 
     Rows are tickers (default: every instrument with a bar that day except the benchmark);
-    columns: status, raw_return, benchmark_return, ar, t, p, q, abnormal_volume. The same
-    engine as the stored event studies, with day 0 = ``day``; the dashboard's "today's
-    movers" and the digest's "biggest abnormal movers" read it. ``q`` is the
-    Benjamini-Hochberg q-value of ``p`` across every ticker of the frame: the day's movers
-    are one family of tests.
+    columns: status, raw_return, benchmark_return, ar, t, p, q, abnormal_volume, value_change
+    (dollars, NaN without a share count). The same engine as the stored event studies, with
+    day 0 = ``day``; the dashboard's "today's movers" and the digest's "biggest abnormal
+    movers" read it. ``q`` is the Benjamini-Hochberg q-value of ``p`` across every ticker of
+    the frame: the day's movers are one family of tests.
     """
     params = replace(default_parameters(settings), event_windows=((0, 0),))
     if not is_session(day, params.calendar):
@@ -88,6 +89,7 @@ def daily_abnormal_returns(
             "p": firms["car_p"].astype(float),
             "q": bh_qvalues(firms["car_p"].to_numpy(dtype=np.float64)),
             "abnormal_volume": firms["abnormal_volume"].astype(float),
+            "value_change": firms["value_change"].astype(float),
         },
         index=pd.Index(firms.index.astype(str), name="ticker"),
     )

@@ -15,24 +15,76 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.db.models import CorporateAction, DailyBar, Instrument, IntradayBar
+from tracker.db.models import (
+    CorporateAction,
+    DailyBar,
+    Instrument,
+    IntradayBar,
+    SharesOutstanding,
+)
 from tracker.errors import ConfigError
 from tracker.impact.calendar import sessions_between
 from tracker.impact.returns import adjusted_close, returns_matrix
+from tracker.impact.study import EventRequest
 from tracker.markets.bars import load_daily_bars
 from tracker.sources.famafrench import PREFIX as FF_PREFIX
 from tracker.sources.famafrench import read_fama_french_daily
 
 log = logging.getLogger(__name__)
 
+#: a count filed this many days after day 0 stands in when none was in force before it
+SHARES_FORWARD_DAYS = 100
 INTERVALS = {"1m": 1, "2m": 2, "5m": 5, "15m": 15, "30m": 30, "60m": 60, "1h": 60, "90m": 90}
+
+
+@dataclass(frozen=True)
+class ShareBasis:
+    """The share count a pair's value change uses, and why that one.
+
+    ``rule`` is ``in force`` (the latest count dated before day 0: the count in force on the
+    day before day 0) or ``first after day 0`` (no earlier count is stored; the first one
+    dated within ``SHARES_FORWARD_DAYS`` after day 0 stands in, and the output says so).
+    """
+
+    shares: float
+    as_of: date
+    share_class: str
+    source: str
+    rule: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shares_outstanding": self.shares,
+            "shares_as_of": self.as_of.isoformat(),
+            "shares_class": self.share_class,
+            "shares_source": self.source,
+            "shares_rule": self.rule,
+        }
+
+
+ShareHistory = dict[str, list[tuple[date, float, str, str]]]  # ticker -> (as_of, n, class, src)
+
+
+def share_basis(history: ShareHistory, ticker: str, day0: date) -> ShareBasis | None:
+    """The count for a pair with this day 0 (see ``ShareBasis``), or None without one."""
+    counts = history.get(ticker, [])
+    before = [c for c in counts if c[0] < day0]
+    if before:
+        as_of, shares, share_class, source = before[-1]
+        return ShareBasis(shares, as_of, share_class, source, "in force")
+    after = [c for c in counts if day0 <= c[0] <= day0 + timedelta(days=SHARES_FORWARD_DAYS)]
+    if after:
+        as_of, shares, share_class, source = after[0]
+        return ShareBasis(shares, as_of, share_class, source, "first after day 0")
+    return None
 
 
 @dataclass(frozen=True)
@@ -52,10 +104,22 @@ class MarketInputs:
     last_session: date | None
     # sessions x tickers, True = left out of estimation windows (tracker.measure.clean)
     estimation_excluded: pd.DataFrame | None = None
+    shares_history: ShareHistory = field(default_factory=dict)
 
     @property
     def index(self) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(self.returns.index)
+
+    def share_basis(self, ticker: str, day0: date) -> ShareBasis | None:
+        return share_basis(self.shares_history, ticker, day0)
+
+    def with_shares(self, requests: Sequence[EventRequest]) -> list[EventRequest]:
+        """Each request with the share count in force for its own day 0."""
+        out = []
+        for request in requests:
+            basis = self.share_basis(request.ticker, request.day0)
+            out.append(replace(request, shares_outstanding=basis.shares) if basis else request)
+        return out
 
 
 def stored_bar_range(session: Session) -> tuple[date | None, date | None]:
@@ -104,6 +168,28 @@ def load_shares_outstanding(session: Session, tickers: Sequence[str]) -> dict[st
         )
     ).all()
     return {row.ticker: float(row.shares_outstanding) for row in rows}
+
+
+def load_shares_history(session: Session, tickers: Sequence[str]) -> ShareHistory:
+    """Every stored share count of ``tickers``, oldest first."""
+    rows = session.execute(
+        select(
+            Instrument.ticker,
+            SharesOutstanding.as_of,
+            SharesOutstanding.shares,
+            SharesOutstanding.share_class,
+            SharesOutstanding.source,
+        )
+        .join(Instrument, Instrument.id == SharesOutstanding.instrument_id)
+        .where(Instrument.ticker.in_(_upper(tickers)))
+        .order_by(Instrument.ticker, SharesOutstanding.as_of)
+    ).all()
+    out: ShareHistory = {}
+    for row in rows:
+        out.setdefault(row.ticker, []).append(
+            (row.as_of, float(row.shares), row.share_class, row.source)
+        )
+    return out
 
 
 def session_index(first: date | None, last: date | None, calendar: str) -> pd.DatetimeIndex:
@@ -168,6 +254,7 @@ def load_market_inputs(
         first_session=first,
         last_session=last,
         estimation_excluded=excluded,
+        shares_history=load_shares_history(session, wanted),
     )
 
 

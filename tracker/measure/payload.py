@@ -8,11 +8,12 @@ which both SQLite and PostgreSQL round-trip exactly).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tracker.impact.significance import GROUP_STATISTIC_NAMES, GroupResult
 from tracker.impact.study import FirmResult, StudyParameters, Window, window_label
+from tracker.measure.inputs import ShareBasis
 
 FIRM_KEYS = (
     "ticker",
@@ -33,6 +34,7 @@ FIRM_KEYS = (
     "bhar",
     "bhar_t",
     "mde",
+    "shares",
     "status",
 )
 GROUP_KEYS = (
@@ -78,7 +80,17 @@ def finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def firm_statistics(record: FirmResult) -> dict[str, Any]:
+NO_SHARE_COUNT = "no share count stored for this ticker"
+
+
+def shares_json(basis: ShareBasis | None) -> dict[str, Any]:
+    """The share count a value change used, or a note that there is none."""
+    if basis is None:
+        return {"shares_outstanding": None, "shares_note": NO_SHARE_COUNT}
+    return basis.to_dict()
+
+
+def firm_statistics(record: FirmResult, basis: ShareBasis | None = None) -> dict[str, Any]:
     """Every firm statistic of one (pair, window), JSON-ready: what FirmImpact.statistics holds."""
     return {
         "alpha": finite(record.alpha),
@@ -100,6 +112,7 @@ def firm_statistics(record: FirmResult) -> dict[str, Any]:
         "bhar_t": finite(record.bhar_t),
         "mde": finite(record.mde),
         "day0_session": record.day0_session.isoformat() if record.day0_session else None,
+        "shares": shares_json(basis),
     }
 
 
@@ -118,6 +131,8 @@ def firm_output(
     out["value_change"] = statistics.get("value_change")
     for key in ("bhar", "bhar_t", "mde"):
         out[key] = statistics.get(key)  # None on rows stored before these existed
+    shares = statistics.get("shares")
+    out["shares"] = dict(shares) if shares else {"shares_outstanding": None}
     out["status"] = status
     return out
 
@@ -138,6 +153,20 @@ def group_statistics_json(result: GroupResult, members: list[str]) -> dict[str, 
     out["aar"] = {str(day): finite(value) for day, value in result.aar.items()}
     out["members"] = list(members)
     return out
+
+
+def basket_value_change(firms: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The summed value change of firms, with the tickers that could not be counted.
+
+    Dollars add across firms (unlike returns): the sum is the basket's change in market
+    value over the window, over the members with a share count and prices.
+    """
+    counted = [f for f in firms if f.get("value_change") is not None]
+    return {
+        "value_change": sum(float(f["value_change"]) for f in counted) if counted else None,
+        "counted": [str(f["ticker"]) for f in counted],
+        "without_count": [str(f["ticker"]) for f in firms if f.get("value_change") is None],
+    }
 
 
 def group_output(basket: str, window: Window, statistics: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ do not depend on which other pairs are in the batch, so the output is identical 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from tracker.config import Settings
 from tracker.db import Database
-from tracker.db.models import Event, FirmImpact, GroupImpact
+from tracker.db.models import AnchoredImpact, Event, FirmImpact, GroupImpact, Instrument
 from tracker.errors import NotFoundError, UserInputError
 from tracker.impact.models import ModelName
 from tracker.impact.multitest import bh_qvalues
 from tracker.impact.study import EventRequest, StudyParameters, Window, window_label
+from tracker.measure.anchored import ATTENTION, basket_subject
 from tracker.measure.clean import exclusion_span
 from tracker.measure.events import (
     basket_memberships,
@@ -34,6 +35,7 @@ from tracker.measure.events import (
 )
 from tracker.measure.inputs import load_market_inputs
 from tracker.measure.payload import (
+    basket_value_change,
     finite,
     firm_output,
     firm_statistics,
@@ -48,6 +50,9 @@ from tracker.measure.study import (
 )
 from tracker.query.attribution import event_confounds, flagged, primary_catalysts
 from tracker.query.common import check_query_model, find_event, parse_window
+
+PUBLICATION = "publication"
+ANCHORS = (PUBLICATION, ATTENTION)
 
 
 def resolve_event(session: Session, event: str | int) -> Event:
@@ -111,9 +116,10 @@ def impact_scope(
     return ImpactScope(found, day0, firms, groups)
 
 
-def _stored(
-    session: Session, scope: ImpactScope, params: StudyParameters
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+Output = tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]]]
+
+
+def _stored(session: Session, scope: ImpactScope, params: StudyParameters) -> Output | None:
     """The output from stored rows, or None when a firm or group has no row."""
     window = params.event_windows[0]
     model = str(params.model_name)
@@ -155,12 +161,60 @@ def _stored(
         if group is None:
             return None
         groups.append(group_output(slug, window, group.statistics))
-    return firms, groups
+    members = {t for _, tickers in scope.groups.values() for t in tickers}
+    ids = dict(
+        session.execute(
+            select(Instrument.ticker, Instrument.id).where(Instrument.ticker.in_(members))
+        ).all()
+    )
+    outputs = {}
+    for ticker in members:
+        row = firm_rows.get(ids.get(ticker, -1))
+        if row is None:
+            return None
+        outputs[ticker] = firm_output(ticker, window, model, row.status, row.statistics)
+    return firms, groups, outputs
+
+
+def _stored_anchored(
+    session: Session, scope: ImpactScope, params: StudyParameters
+) -> Output | None:
+    """The attention-anchored output from ``anchored_impacts``, or None when a row is missing."""
+    window = params.event_windows[0]
+    model = str(params.model_name)
+    rows = {
+        row.subject: row
+        for row in session.scalars(
+            select(AnchoredImpact).where(
+                AnchoredImpact.event_id == scope.event.id,
+                AnchoredImpact.anchor == ATTENTION,
+                AnchoredImpact.model == model,
+                AnchoredImpact.window_start == window[0],
+                AnchoredImpact.window_end == window[1],
+            )
+        )
+    }
+    if any(row.day0 != scope.day0 for row in rows.values()):
+        return None  # stored before the attention day 0 moved: recompute on the fly
+    members = {t for _, tickers in scope.groups.values() for t in tickers}
+    outputs = {}
+    for ticker in set(scope.firms) | members:
+        row = rows.get(ticker)
+        if row is None:
+            return None
+        outputs[ticker] = firm_output(ticker, window, model, row.status, row.statistics)
+    groups = []
+    for slug in scope.groups:
+        group = rows.get(basket_subject(slug))
+        if group is None:
+            return None
+        groups.append(group_output(slug, window, group.statistics))
+    return [outputs[t] for t in scope.firms], groups, outputs
 
 
 def _on_the_fly(
     session: Session, scope: ImpactScope, params: StudyParameters, span: Window | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> Output:
     """The output computed by the engine now, from the stored inputs (not stored)."""
     window = params.event_windows[0]
     model = str(params.model_name)
@@ -171,10 +225,17 @@ def _on_the_fly(
     )
     result = run_study(inputs, [EventRequest(key, t, scope.day0) for t in pairs], params)
     records = {r.ticker: r for r in result.firm_records() if r.window == window_label(window)}
-    firms = [
-        firm_output(t, window, model, records[t].status, firm_statistics(records[t]))
-        for t in scope.firms
-    ]
+    outputs = {
+        t: firm_output(
+            t,
+            window,
+            model,
+            records[t].status,
+            firm_statistics(records[t], inputs.share_basis(t, scope.day0)),
+        )
+        for t in pairs
+    }
+    firms = [outputs[t] for t in scope.firms]
     for firm, q in zip(firms, bh_qvalues([f["car_p"] for f in firms]), strict=True):
         firm["q_value"] = finite(q)
     members = {slug: [(key, t) for t in tickers] for slug, (_, tickers) in scope.groups.items()}
@@ -183,7 +244,7 @@ def _on_the_fly(
         group_output(slug, window, group_statistics_json(results[(slug, window)], tickers))
         for slug, (_, tickers) in scope.groups.items()
     ]
-    return firms, groups
+    return firms, groups, outputs
 
 
 def event_impact(
@@ -196,29 +257,71 @@ def event_impact(
     model: str | ModelName = "market",
     window: str | Window | Sequence[int] = (0, 1),
     compute: bool = False,
+    anchor: str = PUBLICATION,
 ) -> dict[str, Any]:
     """The issue-6 JSON object for one event: ``event``, ``day0``, ``firms``, ``groups``.
+
+    Also at top level: ``attention_day0`` (None when attention did not surge on another
+    session), ``anchor`` and ``anchor_day0`` (the day 0 the numbers are measured at:
+    ``day0`` for ``publication``, the attention day 0 for ``attention`` where there is one),
+    ``lag_sessions`` and ``value_change`` (dollars per firm and summed per basket).
 
     ``tickers`` narrows the firms (a known ticker the event is not linked to is computed on
     the fly); ``basket`` narrows the groups to that basket and the firms to its members.
     ``compute=True`` skips the stored rows (the identity test uses it). Raises NotFoundError
     for an unknown event, ticker or basket and UserInputError for a bad model or window.
     """
+    if anchor not in ANCHORS:
+        raise UserInputError(f"bad anchor {anchor!r}: expected one of {', '.join(ANCHORS)}")
     params = query_parameters(settings, model, window)
     with db.session() as session:
         scope = impact_scope(session, settings, event, tickers, basket)
-        stored = None if compute else _stored(session, scope, params)
-        firms, groups = (
+        attention_day0 = scope.event.attention_day0
+        lag = (scope.event.attention_detail or {}).get("lag_sessions")
+        measured = scope
+        read = _stored
+        if anchor == ATTENTION and attention_day0 is not None:
+            measured = replace(scope, day0=attention_day0)
+            read = _stored_anchored
+        stored = None if compute else read(session, measured, params)
+        firms, groups, members = (
             stored
             if stored is not None
-            else _on_the_fly(session, scope, params, exclusion_span(settings))
+            else _on_the_fly(session, measured, params, exclusion_span(settings))
         )
+        if any("q_value" not in firm for firm in firms):  # anchored rows store no q
+            for firm, q in zip(firms, bh_qvalues([f["car_p"] for f in firms]), strict=True):
+                firm["q_value"] = finite(q)
         add_attribution(session, scope, firms, params)
     return {
         "event": {"id": scope.event.id, "slug": scope.event.slug, "title": scope.event.title},
         "day0": scope.day0.isoformat(),
+        "attention_day0": attention_day0.isoformat() if attention_day0 else None,
+        "anchor": anchor,
+        "anchor_day0": measured.day0.isoformat(),
+        "lag_sessions": lag if attention_day0 is not None else 0,
         "firms": firms,
         "groups": groups,
+        "value_change": value_change_summary(firms, scope, members),
+    }
+
+
+def value_change_summary(
+    firms: Sequence[dict[str, Any]], scope: ImpactScope, members: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Dollars per firm and summed per basket (raw closes x the count in force before day 0)."""
+    return {
+        "firms": {
+            str(f["ticker"]): {
+                "value_change": f.get("value_change"),
+                **dict(f.get("shares") or {}),
+            }
+            for f in firms
+        },
+        "baskets": {
+            slug: basket_value_change([members[t] for t in tickers if t in members])
+            for slug, (_, tickers) in scope.groups.items()
+        },
     }
 
 

@@ -50,7 +50,12 @@ from tracker.measure.events import (
     load_events,
     theme_baskets,
 )
-from tracker.measure.inputs import MarketInputs, add_configured_factors, load_market_inputs
+from tracker.measure.inputs import (
+    MarketInputs,
+    ShareBasis,
+    add_configured_factors,
+    load_market_inputs,
+)
 from tracker.measure.intraday import intraday_reaction
 from tracker.measure.payload import (
     finite,
@@ -350,6 +355,7 @@ class Measured:
 
     firms: dict[tuple[str, str, str], FirmResult]  # (event key, ticker, window label)
     groups: dict[tuple[str, Window], GroupResult]  # (group name, window)
+    shares: dict[tuple[str, str], ShareBasis | None] = field(default_factory=dict)
 
 
 def measure(inputs: MarketInputs, plans: Sequence[EventPlan], params: StudyParameters) -> Measured:
@@ -362,7 +368,8 @@ def measure(inputs: MarketInputs, plans: Sequence[EventPlan], params: StudyParam
     groups = {
         plan.group_name(slug): plan.group_members(slug) for plan in plans for slug in plan.baskets
     }
-    return Measured(firms, group_results(result, groups))
+    shares = {(r.event_key, r.ticker): inputs.share_basis(r.ticker, r.day0) for r in requests}
+    return Measured(firms, group_results(result, groups), shares)
 
 
 def measure_isolating_failures(
@@ -388,6 +395,7 @@ def measure_isolating_failures(
             continue
         merged.firms.update(single.firms)
         merged.groups.update(single.groups)
+        merged.shares.update(single.shares)
         survivors.append(item)
     return merged, survivors
 
@@ -436,7 +444,7 @@ def write_event(
             row.car_t = finite(record.car_t)
             row.car_p = finite(record.car_p)
             row.raw_return = finite(record.raw_return)
-            row.statistics = firm_statistics(record)
+            row.statistics = firm_statistics(record, measured.shares.get((plan.key, ticker)))
             row.parameters = parameters
             row.calendar_rule = rule
             row.input_fingerprint = item.pair_fp[ticker]

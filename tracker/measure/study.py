@@ -66,10 +66,10 @@ def engine_returns(inputs: MarketInputs) -> pd.DataFrame:
 def run_study(
     inputs: MarketInputs, requests: Sequence[EventRequest], params: StudyParameters
 ) -> StudyResult:
-    """One vectorised engine call for every request."""
+    """One vectorised engine call for every request (each with its own share count)."""
     return run_event_study(
         engine_returns(inputs),
-        requests,
+        inputs.with_shares(requests),
         params,
         volumes=inputs.volumes,
         shares_outstanding=inputs.shares_outstanding,
@@ -131,7 +131,8 @@ def pair_fingerprints(
         start, stop = max(0, int(position) + lo), min(n_rows, int(position) + hi + 1)
         digest = hashlib.sha256(header)
         col = columns.get(request.ticker)
-        shares = inputs.shares_outstanding.get(request.ticker)
+        basis = inputs.share_basis(request.ticker, request.day0)
+        shares = basis.to_dict() if basis else inputs.shares_outstanding.get(request.ticker)
         digest.update(
             json.dumps(
                 [

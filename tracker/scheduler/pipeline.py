@@ -165,15 +165,26 @@ def recompute_impacts(ctx: JobContext) -> JobResult:
         mark = session.get(Watermark, IMPACT_INPUTS_MARK)
         if mark is not None and mark.value == inputs:
             return {"unchanged": 1}
+    from tracker.link.attention import update_attention_day0
+    from tracker.measure.anchored import compute_anchored
+
     report = compute_impacts(ctx.db, ctx.settings, now=ctx.now)
     attribution = refresh_attribution(ctx.db, ctx.settings)
+    # attention needs the day 0s the impact step stores; the anchored study needs both
+    attention = update_attention_day0(ctx.db, calendar=ctx.settings.calendar)
+    anchored = compute_anchored(ctx.db, ctx.settings, now=ctx.now)
     with ctx.db.session() as session:
         mark = session.get(Watermark, IMPACT_INPUTS_MARK)
         if mark is None:
             session.add(Watermark(name=IMPACT_INPUTS_MARK, value=inputs, updated_at=ctx.now))
         else:
             mark.value, mark.updated_at = inputs, ctx.now
-    return {**counts_of(report), **attribution}
+    return {
+        **counts_of(report),
+        **attribution,
+        **{f"attention_{k}": v for k, v in attention.as_counts().items()},
+        **{f"anchored_{k}": v for k, v in anchored.as_counts().items()},
+    }
 
 
 # --- digest and housekeeping ---------------------------------------------------------
