@@ -33,6 +33,7 @@ from tracker.db.models import AnchoredImpact, Event
 from tracker.impact.calendar import sessions_between
 from tracker.impact.significance import GroupResult
 from tracker.impact.study import EventRequest, FirmResult, StudyParameters, Window, window_label
+from tracker.measure.clean import exclusion_span
 from tracker.measure.events import EventPlan
 from tracker.measure.inputs import MarketInputs, load_market_inputs
 from tracker.measure.payload import (
@@ -273,7 +274,10 @@ def compute_anchored(
             if day is not None
         }
         tickers = sorted({t for plan in plans for t in plan.tickers} | set(params.regressors))
-        inputs = load_market_inputs(session, tickers, params.calendar)
+        # the same clean estimation windows as the publication study (one engine, one input)
+        inputs = load_market_inputs(
+            session, tickers, params.calendar, exclusion_span=exclusion_span(settings)
+        )
         stored = _stored(session, ids, model)
     strip, anchored = _runs(plans, attention, params.calendar)
     rows = _rows_for(strip, inputs, with_model_and_window(params, model, STRIP_WINDOW))
