@@ -48,6 +48,7 @@ from tracker.measure.events import (
     load_events,
     theme_baskets,
 )
+from tracker.measure.importance import refresh_importance
 from tracker.measure.inputs import MarketInputs, load_market_inputs
 from tracker.measure.intraday import intraday_reaction
 from tracker.measure.payload import (
@@ -558,5 +559,7 @@ def compute_impacts(
         outcome.statuses.update(written.statuses)
         outcome.groups_computed += written.groups_computed
         outcome.removed += written.removed
+    # the default lists rank by importance, which counts significant moves: re-rank now
+    refresh_importance(db)
     log.info("impact: %s", report.summary())
     return report

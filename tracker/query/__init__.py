@@ -45,6 +45,14 @@ from tracker.query.health import (
 from tracker.query.news import Headline, latest_headlines
 from tracker.query.prices import price_history
 from tracker.query.search import SearchTerm, parse_search_text
+from tracker.query.stories import (
+    StoryDetail,
+    StoryEvent,
+    StorySummary,
+    get_story,
+    list_stories,
+    story_of_event,
+)
 from tracker.query.tickers import (
     AbnormalReturns,
     LinkedEvent,
@@ -81,6 +89,9 @@ __all__ = [
     "LatestBar",
     "LinkedEvent",
     "SearchTerm",
+    "StoryDetail",
+    "StoryEvent",
+    "StorySummary",
     "TickerMove",
     "TickerMoves",
     "UnexplainedMove",
@@ -91,16 +102,19 @@ __all__ = [
     "failing_feeds",
     "find_analogs",
     "get_event_detail",
+    "get_story",
     "job_runs_summary",
     "latest_article_time",
     "latest_bars",
     "latest_headlines",
+    "list_stories",
     "market_adjusted_returns",
     "parse_day",
     "parse_search_text",
     "parse_window",
     "price_history",
     "search_events",
+    "story_of_event",
     "ticker_moves",
     "to_frame",
 ]
