@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -66,3 +66,127 @@ def test_market_moves_measure_the_session_they_describe(database: Database) -> N
     rebound = _event(database, "Nvidia rebounds about 9%")
     assert fall.day0 == date(2025, 1, 27)
     assert rebound.day0 == date(2025, 1, 28)
+
+
+# ------------------------------------------------- detected events merged into curated ones
+# Synthetic articles (not recorded data); their URLs are under example.invalid.
+
+MERGE_TIMELINE = (
+    "date,time_utc,title,kind,entities,tickers,source\n"
+    "2025-01-27,22:00,NYT: 'Nvidia Reels After Acme Breakthrough',news,Nvidia,NVDA,"
+    "https://example.invalid/nvidia-reels\n"
+    "2025-01-27,12:00,Acme opens a chip plant in Ohio,corporate,Nvidia,NVDA,\n"
+)
+
+
+def _article(session, feed_url: str, url: str, title: str, at: datetime) -> int:
+    from tracker.db.models import Article, Feed
+
+    feed = session.scalars(select(Feed).where(Feed.url == feed_url)).one_or_none()
+    if feed is None:
+        feed = Feed(url=feed_url, name="synthetic")
+        session.add(feed)
+        session.flush()
+    article = Article(
+        feed_id=feed.id,
+        dedupe_key=url,
+        canonical_url=url,
+        title=title,
+        summary_text="",
+        published_at=at,
+        first_seen_at=at,
+        content_hash=url,
+    )
+    session.add(article)
+    session.flush()
+    return article.id
+
+
+def test_a_detected_report_of_a_curated_happening_is_merged_and_hidden(
+    database: Database, tmp_path: Path
+) -> None:
+
+    from tracker.db.models import EventArticle
+    from tracker.link.events import link_new_articles
+    from tracker.query import EventFilter, search_events
+
+    path = tmp_path / "timeline.csv"
+    path.write_text(MERGE_TIMELINE, encoding="utf-8")
+    assert load_curated_events(database, path) == 2
+    early = datetime(2025, 1, 27, 19, 30, tzinfo=UTC)  # before the curated time
+    with database.session() as session:
+        _article(
+            session,
+            "https://example.invalid/feed-a",
+            "https://example.invalid/nvidia-reels",
+            "Nvidia Reels After Acme Breakthrough",
+            datetime(2025, 1, 27, 22, 0, tzinfo=UTC),
+        )
+        _article(
+            session,
+            "https://example.invalid/feed-b",
+            "https://example.invalid/b",
+            "Nvidia reels after the Acme breakthrough, shares slide",
+            early,
+        )
+    report = link_new_articles(database)
+    assert report.attached_to_curated >= 1
+    with database.session() as session:
+        curated = session.scalars(select(Event).where(Event.title.like("NYT:%"))).one()
+        other = session.scalars(select(Event).where(Event.title.like("Acme opens%"))).one()
+        detected = session.scalars(select(Event).where(Event.origin == "detected")).all()
+        assert detected
+        assert {e.parent_id for e in detected} == {curated.id}
+        # coverage: both articles, two sources; first report is the earliest article
+        assert (curated.article_count, curated.source_count) == (2, 2)
+        assert curated.first_reported_at == early
+        # 17:00 ET was after the close (day 0 the 28th); the first report, 14:30 ET, was not
+        assert curated.day0 == date(2025, 1, 27)
+        assert (other.article_count, other.parent_id) == (0, None)
+        listed = search_events(session, EventFilter(limit=100))
+        assert curated.id in {e.id for e in listed}
+        assert not {e.id for e in detected} & {e.id for e in listed}  # listed once
+        merged = search_events(session, EventFilter(limit=100, include_merged=True))
+        assert {e.id for e in detected} <= {e.id for e in merged}
+        # a second pass merges nothing new and attaches no duplicate article
+        again = link_new_articles(database)
+        assert again.attached_to_curated == 0
+        total = session.scalars(select(EventArticle.article_id)).all()
+        assert len(total) == len(set(total))
+
+
+def test_the_reference_article_lands_in_its_curated_event(
+    database: Database, tmp_path: Path
+) -> None:
+    """Even when linking made no event of it (a headline with no tracked name)."""
+
+    from tracker.db.models import EventArticle
+    from tracker.link.curated import merge_detected_into_curated
+
+    path = tmp_path / "timeline.csv"
+    path.write_text(MERGE_TIMELINE, encoding="utf-8")
+    load_curated_events(database, path)
+    with database.session() as session:
+        article_id = _article(
+            session,
+            "https://example.invalid/feed-a",
+            "https://example.invalid/nvidia-reels",
+            "A headline naming nothing tracked",
+            datetime(2025, 1, 27, 21, tzinfo=UTC),
+        )
+        merge_detected_into_curated(session)
+        curated = session.scalars(select(Event).where(Event.title.like("NYT:%"))).one()
+        holders = session.scalars(
+            select(EventArticle.event_id).where(EventArticle.article_id == article_id)
+        ).all()
+        assert holders == [curated.id]
+        assert curated.article_count == 1
+        merge_detected_into_curated(session)  # idempotent
+        assert (
+            len(
+                session.scalars(
+                    select(EventArticle.event_id).where(EventArticle.article_id == article_id)
+                ).all()
+            )
+            == 1
+        )
