@@ -151,8 +151,13 @@ def test_a_detected_report_of_a_curated_happening_is_merged_and_hidden(
         # a second pass merges nothing new and attaches no duplicate article
         again = link_new_articles(database)
         assert again.attached_to_curated == 0
-        total = session.scalars(select(EventArticle.article_id)).all()
-        assert len(total) == len(set(total))
+        # the detected event's articles are attached to the curated event too, once
+        attached = session.scalars(
+            select(EventArticle.article_id).where(EventArticle.event_id == curated.id)
+        ).all()
+        assert len(attached) == len(set(attached)) == 2
+        session.refresh(curated)
+        assert (curated.article_count, curated.source_count) == (2, 2)
 
 
 def test_the_reference_article_lands_in_its_curated_event(
@@ -190,3 +195,33 @@ def test_the_reference_article_lands_in_its_curated_event(
             )
             == 1
         )
+
+
+def test_reports_of_a_happening_stand_under_it(database: Database) -> None:
+    """The shipped timeline's sell-off: the outlets' reports and the power names' moves
+    that day are part of one happening, which takes their tickers."""
+    from tracker.query import EventFilter, search_events
+
+    load_curated_events(database)
+    selloff = _event(database, "Nvidia falls about 17% in record one-day value loss")
+    vistra = _event(database, "Vistra drops nearly 30%")
+    nyt = _event(database, "NYT: 'Nvidia Reels After DeepSeek's A.I. Breakthrough'")
+    assert vistra.parent_id == selloff.id
+    assert nyt.parent_id == selloff.id
+    assert selloff.parent_id is None
+    with database.session() as session:
+        tickers = {row["ticker"]: str(row["reason"]) for row in event_tickers(session, selloff.id)}
+        listed = {e.id for e in search_events(session, EventFilter(limit=500))}
+    assert {"NVDA", "VST", "CEG", "TLN", "GEV", "AVGO"} <= set(tickers)
+    assert tickers["VST"].startswith("part of this happening: Vistra drops nearly 30%")
+    assert selloff.id in listed
+    assert not {vistra.id, nyt.id} & listed
+    assert load_curated_events(database) == 0  # reloading keeps the same shape
+    assert _event(database, "Vistra drops nearly 30%").parent_id == selloff.id
+
+
+def test_part_of_must_name_a_happening_row(database: Database, tmp_path: Path) -> None:
+    path = tmp_path / "timeline.csv"
+    path.write_text("date,title,part_of\n2025-01-27,A report,No such row\n", encoding="utf-8")
+    with pytest.raises(UserInputError, match="A report"):
+        load_curated_events(database, path)

@@ -264,8 +264,12 @@ def test_attach_needs_an_adjacent_day0_and_counts_the_curated_event(
         detected = session.scalars(select(Event).where(Event.origin == "detected")).one()
         parent = session.get_one(Event, detected.parent_id)
         # Wednesday's identical title is two sessions after Monday's day 0: not the same event
+        assert parent.occurred_at is not None
+        assert parent.occurred_at.date().isoformat() == "2025-01-28"
+        # the curated event is first reported by its earliest article: day 0 moves with it
+        assert parent.first_reported_at == MON
         assert parent.day0 is not None
-        assert parent.day0.isoformat() == "2025-01-28"
+        assert parent.day0.isoformat() == "2025-01-27"
         assert (parent.article_count, parent.source_count) == (2, 2)
         other = session.scalars(
             select(Event).where(Event.origin == "curated", Event.id != parent.id)

@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database
-from tracker.db.models import Event
+from tracker.db.models import Event, EventArticle
 from tracker.errors import UserInputError
 from tracker.link.curated import (
     EVENT_KINDS,
+    MERGED_REASON,
     curated_slug,
     day0_of,
     parse_timestamp,
@@ -281,6 +282,13 @@ def detach_command(detected: str, db: DbOption = None) -> None:
         child = _find(session, detected)
         previous, child.parent_id = child.parent_id, None
         if previous is not None:
+            # the articles it brought to the curated event leave with it
+            session.execute(
+                delete(EventArticle).where(
+                    EventArticle.event_id == previous,
+                    EventArticle.reason == f"{MERGED_REASON}{child.id}",
+                )
+            )
             refresh_curated_counts(session, previous)
         typer.echo(f"detached event {child.id}")
 

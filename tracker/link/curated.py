@@ -86,6 +86,7 @@ class CuratedRow:
     sources: str
     themes: tuple[str, ...] = ()
     story: str = ""
+    part_of: str = ""  # the title of the row of the happening this row reports
 
     @property
     def reference_url(self) -> str | None:
@@ -146,6 +147,7 @@ def parse_timeline(text: str, where: str) -> list[CuratedRow]:
                     t.strip() for t in re.split(r"[;,]", raw.get("themes") or "") if t.strip()
                 ),
                 story=" ".join((raw.get("story") or "").split()),
+                part_of=" ".join((raw.get("part_of") or "").split()),
             )
         )
     return rows
@@ -198,7 +200,69 @@ def upsert_curated(
         if row.story and not event.story_locked:
             event.story_id = ensure_curated_story(session, row.story).id
         refresh_curated_event(session, event.id)
+    _fold_reports(session, rows)
     return created
+
+
+def _fold_reports(session: Session, rows: Sequence[CuratedRow]) -> None:
+    """Rows that report another row's happening (``part_of``: the NYT's and the Verge's
+    stories of the sell-off, the power names' moves that day) stand under it: hidden from
+    the lists like merged detected events, their tickers and articles counted by it."""
+    slugs = {row.title: row.slug for row in rows}
+    parents: set[int] = set()
+    for row in rows:
+        event = session.scalars(select(Event).where(Event.slug == row.slug)).one()
+        if not row.part_of:
+            if event.parent_id is not None:
+                event.parent_id = None
+            continue
+        parent_slug = slugs.get(row.part_of)
+        parent = (
+            session.scalars(select(Event).where(Event.slug == parent_slug)).one_or_none()
+            if parent_slug
+            else None
+        )
+        if (
+            parent is None
+            or parent.id == event.id
+            or any(r.part_of for r in rows if r.title == row.part_of)  # no chains
+        ):
+            raise UserInputError(
+                f"curated event {row.title!r}: part_of {row.part_of!r} is not the title of "
+                "another row of the timeline that is itself a happening"
+            )
+        event.parent_id = parent.id
+        parents.add(parent.id)
+    session.flush()
+    for parent_id in sorted(parents):
+        _take_over_tickers(session, parent_id)
+        refresh_curated_event(session, parent_id)
+
+
+def _take_over_tickers(session: Session, parent_id: int) -> None:
+    """The tickers of the rows folded into a happening are the happening's too (measured
+    on it), each with the row it came from as its reason."""
+    have = set(
+        session.scalars(select(EventTicker.instrument_id).where(EventTicker.event_id == parent_id))
+    )
+    for instrument_id, relevance, reason, title in session.execute(
+        select(EventTicker.instrument_id, EventTicker.relevance, EventTicker.reason, Event.title)
+        .join(Event, Event.id == EventTicker.event_id)
+        .where(Event.parent_id == parent_id, Event.origin == "curated")
+        .order_by(Event.occurred_at, Event.id, EventTicker.instrument_id)
+    ):
+        if instrument_id in have:
+            continue
+        have.add(instrument_id)
+        session.add(
+            EventTicker(
+                event_id=parent_id,
+                instrument_id=instrument_id,
+                relevance=relevance,
+                reason=f"part of this happening: {title} ({reason})",
+            )
+        )
+    session.flush()
 
 
 def _set_curated_links(
@@ -410,7 +474,9 @@ def merge_detected_into_curated(session: Session) -> int:
     """
     curated = list(
         session.scalars(
-            select(Event).where(Event.origin == "curated").order_by(Event.occurred_at, Event.id)
+            select(Event)
+            .where(Event.origin == "curated", Event.parent_id.is_(None))
+            .order_by(Event.occurred_at, Event.id)
         )
     )
     if not curated:
@@ -436,9 +502,53 @@ def merge_detected_into_curated(session: Session) -> int:
     )
     if detected:
         merged += _merge_by_similarity(session, curated, detected, touched)
+    touched |= _attach_children_articles(session)
     for curated_id in sorted(touched):
         refresh_curated_event(session, curated_id)
     return merged
+
+
+def _attach_children_articles(session: Session) -> set[int]:
+    """Every article of an event merged into a curated one is attached to the curated event
+    too (so its page, text search and counts see them); returns the curated events that
+    gained articles. Runs every link pass, so articles a merged event gains later follow."""
+    parent = select(Event.id).where(Event.origin == "curated", Event.parent_id.is_(None))
+    pairs = session.execute(
+        select(Event.parent_id, EventArticle.article_id, Event.id)
+        .join(Event, Event.id == EventArticle.event_id)
+        .where(Event.parent_id.in_(parent))
+        .order_by(Event.parent_id, EventArticle.article_id, Event.id)
+    ).all()
+    if not pairs:
+        return set()
+    parents = sorted({p for p, _, _ in pairs if p is not None})
+    have: set[tuple[int, int]] = {
+        (event_id, article_id)
+        for event_id, article_id in session.execute(
+            select(EventArticle.event_id, EventArticle.article_id).where(
+                EventArticle.event_id.in_(parents)
+            )
+        )
+    }
+    gained: set[int] = set()
+    for parent_id, article_id, child_id in pairs:
+        if parent_id is None or (parent_id, article_id) in have:
+            continue
+        have.add((parent_id, article_id))
+        gained.add(parent_id)
+        session.add(
+            EventArticle(
+                event_id=parent_id,
+                article_id=article_id,
+                relevance=1.0,
+                reason=f"{MERGED_REASON}{child_id}",
+            )
+        )
+    session.flush()
+    return gained
+
+
+MERGED_REASON = "merged: reported by event "
 
 
 def _curated_time(event: Event) -> datetime:
