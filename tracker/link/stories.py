@@ -33,6 +33,9 @@ from sqlalchemy.orm import Session
 from tracker.db.models import Article, Entity, Event, EventArticle, EventEntity, EventTheme, Story
 from tracker.link.curated import slugify
 
+CORE_SHARE = 0.5
+"""An event joins a story only through an entity at least this share of its core names."""
+
 
 @dataclass(frozen=True)
 class StoryParams:
@@ -49,6 +52,7 @@ class StoryParams:
     # an event joins it on its entities with a weaker word overlap
     curated_join_threshold: float = 0.35
     curated_min_text: float = 0.08
+    curated_core_events: int = 3
 
 
 @dataclass
@@ -171,17 +175,28 @@ class _Scorer:
         except ValueError:  # no words at all (empty titles): text counts for nothing
             self.matrix = None
 
-    def score(self, item: _Item, others: Sequence[_Item], min_text: float | None = None) -> float:
-        """0..1: entity part (the largest share of the story's events naming one of the
-        event's entities), theme part, text part (zero below ``min_text``)."""
+    def score(
+        self,
+        item: _Item,
+        others: Sequence[_Item],
+        min_text: float | None = None,
+        core: Sequence[_Item] | None = None,
+    ) -> float:
+        """0..1: entity part, theme part, text part (zero below ``min_text``).
+
+        The entity part is the largest share of the story's *core* events (its curated ones
+        when it has any, else all of them) naming one of the event's entities, and zero
+        below ``CORE_SHARE``: "OpenAI hits back at DeepSeek" belongs to the DeepSeek story
+        however many other names it carries, while events joined earlier cannot pull in
+        their own neighbours (Stargate does not become "everything about Meta").
+        """
+        base = list(core) if core else list(others)
         named: Counter[int] = Counter()
-        for other in others:
+        for other in base:
             named.update(other.entities)
-        if not item.entities or not item.entities & named.keys():
+        entity = max((named[e] for e in item.entities), default=0) / max(len(base), 1)
+        if entity < CORE_SHARE:
             return 0.0
-        # the event's entity most shared by the story's events: "OpenAI hits back at
-        # DeepSeek" belongs to the DeepSeek story however many other names it carries
-        entity = max(named[e] for e in item.entities) / len(others)
         theme = 1.0 if item.themes & set().union(*(o.themes for o in others)) else 0.0
         p = self.params
         text = self.text(item, others)
@@ -223,8 +238,12 @@ def _place(
             ]
             if not near:
                 continue
-            curated = (story := threads[story_id].story) is not None and story.origin == "curated"
-            score = scorer.score(item, near, params.curated_min_text if curated else None)
+            core = [m for m in threads[story_id].members if m.event.origin == "curated"]
+            # the broad rule needs a vocabulary: a story a few curated events define
+            curated = len(core) >= params.curated_core_events
+            score = scorer.score(
+                item, near, params.curated_min_text if curated else None, core or None
+            )
             threshold = params.curated_join_threshold if curated else params.join_threshold
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, story_id)
