@@ -483,9 +483,17 @@ def merge_detected_into_curated(session: Session) -> int:
         return 0
     merged = 0
     touched: set[int] = set()
-    for curated_event in curated:
+    happenings = {e.id: e for e in curated}
+    reporting = session.scalars(
+        select(Event)
+        .where(Event.origin == "curated", Event.parent_id.in_(list(happenings)))
+        .order_by(Event.occurred_at, Event.id)
+    ).all()
+    # a report folded into a happening (part_of) brings its reference article to it
+    for curated_event in [*curated, *reporting]:
+        target = happenings.get(curated_event.parent_id or curated_event.id, curated_event)
         for article_id in _reference_articles(session, [curated_event]).get(curated_event.id, []):
-            merged += _land_reference_article(session, curated_event, article_id, touched)
+            merged += _land_reference_article(session, target, article_id, touched)
     start = min(_curated_time(e) for e in curated) + MERGE_WINDOW[0] - timedelta(days=1)
     end = max(_curated_time(e) for e in curated) + MERGE_WINDOW[1] + timedelta(days=1)
     detected = list(
