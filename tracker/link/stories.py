@@ -25,7 +25,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -81,6 +81,7 @@ class _Thread:
 
     story: Story | None
     members: list[_Item] = field(default_factory=list)
+    founded_at: datetime | None = None  # detected stories: when they came to exist
 
     @property
     def entities(self) -> set[int]:
@@ -226,15 +227,26 @@ def _place(
     stories = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(threads)))}
     for story_id, thread in threads.items():
         thread.story = stories.get(story_id)
+        if thread.story is not None and thread.story.origin == "detected":
+            # a detected story exists from its second event on: an event reported before
+            # that could not join it when first placed, so it does not on a later run either
+            times = sorted(m.event.first_reported_at for m in thread.members)
+            thread.founded_at = times[min(1, len(times) - 1)]
     loose: list[_Item] = []
     for item in pending:
         at = item.event.first_reported_at
         best: tuple[float, int] | None = None
         for story_id in sorted(threads):
+            founded = threads[story_id].founded_at
+            if founded is not None and founded > at:
+                continue
             near = [
                 m
                 for m in threads[story_id].members
                 if abs(m.event.first_reported_at - at) <= params.gap
+                # what the story held when this event was first placed: its curated events
+                # and those reported before it (so a later run decides the same way)
+                and (m.event.origin == "curated" or m.event.first_reported_at <= at)
             ]
             if not near:
                 continue
@@ -258,7 +270,7 @@ def _place(
             continue
         loose.remove(partner)
         story = _new_story(session, [partner, item])
-        threads[story.id] = _Thread(story, [partner, item])
+        threads[story.id] = _Thread(story, [partner, item], founded_at=at)
         partner.event.story_id = story.id
         item.event.story_id = story.id
         report.placed += 2
