@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -169,6 +170,7 @@ class _Scorer:
         n = max(len(items), 1)
         self.idf = {e: math.log((1 + n) / (1 + c)) + 1.0 for e, c in counts.items()}
         self.row = {item.event.id: index for index, item in enumerate(items)}
+        self._cache: dict[int, Any] = {}
         try:
             self.matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(
                 [item.text for item in items]
@@ -208,11 +210,21 @@ class _Scorer:
     def text(self, item: _Item, others: Sequence[_Item]) -> float:
         """The TF-IDF cosine with the closest of ``others`` in headlines: a story's vocabulary
         drifts (release, sell-off, ban), so an event needs one close neighbour, not the mean."""
-        if self.matrix is None:
+        if self.matrix is None or not others:
             return 0.0
-        mine = self.matrix[self.row[item.event.id]]
-        theirs = self.matrix[[self.row[o.event.id] for o in others]]
-        return float(theirs.dot(mine.T).max())
+        similarity = self._similarities(item)
+        return float(similarity[[self.row[o.event.id] for o in others]].max())
+
+    def _similarities(self, item: _Item) -> Any:
+        """The event's cosine with every event (rows are L2-normalised): one sparse
+        product per event, cached, so scoring against many stories stays cheap."""
+        index = self.row[item.event.id]
+        found = self._cache.get(index)
+        if found is None:
+            assert self.matrix is not None
+            found = self.matrix.dot(self.matrix[index].T).toarray().ravel()
+            self._cache[index] = found
+        return found
 
 
 def _place(
@@ -284,6 +296,8 @@ def _best_partner(
     best: tuple[float, _Item] | None = None
     for other in loose:
         if abs(other.event.first_reported_at - item.event.first_reported_at) > params.gap:
+            continue
+        if not item.entities & other.entities:  # no shared name: no fit, skip the scoring
             continue
         score = min(scorer.score(item, [other]), scorer.score(other, [item]))
         if score >= params.pair_threshold and (best is None or score > best[0]):
