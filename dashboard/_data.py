@@ -41,6 +41,7 @@ from tracker.query import (
     search_events,
     ticker_moves,
 )
+from tracker.query.stories import StoryDetail, StorySummary, get_story, list_stories, story_of_event
 
 if TYPE_CHECKING:  # the engine (SciPy) loads only when a page needs it: faster first render
     from tracker.impact.intraday import IntradayReaction
@@ -104,6 +105,36 @@ def _events(url: str, flt: EventFilter) -> list[EventSummary]:
 
 def events(flt: EventFilter) -> list[EventSummary]:
     return _events(database_url(), flt)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _stories(url: str, limit: int) -> list[StorySummary]:
+    with database(url).session() as session:
+        return list_stories(session, limit=limit)
+
+
+def stories(limit: int = 200) -> list[StorySummary]:
+    return _stories(database_url(), limit)
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _story(url: str, ref: str) -> StoryDetail:
+    with database(url).session() as session:
+        return get_story(session, ref)
+
+
+def story(ref: str | int) -> StoryDetail:
+    return _story(database_url(), str(ref))
+
+
+@st.cache_data(ttl=HEAVY_TTL, show_spinner=False)
+def _story_of(url: str, ref: str) -> StorySummary | None:
+    with database(url).session() as session:
+        return story_of_event(session, ref)
+
+
+def story_of(ref: str | int) -> StorySummary | None:
+    return _story_of(database_url(), str(ref))
 
 
 @st.cache_data(ttl=HEAVY_TTL, show_spinner=False)

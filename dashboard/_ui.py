@@ -118,3 +118,8 @@ def _age(seconds: float) -> str:
 def open_event(event_id: int) -> None:
     """Go to the event-detail page for this event (its id travels in the URL)."""
     st.switch_page("views/event_detail.py", query_params={"event": str(event_id)})
+
+
+def open_story(story_id: int) -> None:
+    """Go to the story page for this story (its id travels in the URL)."""
+    st.switch_page("views/story.py", query_params={"story": str(story_id)})

@@ -31,6 +31,7 @@ PAGES = [
         url_path="event",
     ),
     st.Page("views/events.py", title="Events", icon=":material/table_rows:"),
+    st.Page("views/story.py", title="Stories", icon=":material/timeline:", url_path="story"),
     st.Page("views/live.py", title="Live", icon=":material/bolt:"),
     st.Page("views/health.py", title="Health", icon=":material/monitor_heart:"),
 ]

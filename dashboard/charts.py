@@ -292,3 +292,66 @@ def sensitivity_figure(strips: Mapping[str, Sequence[tuple[int, date, float | No
         legend={"orientation": "h"},
     )
     return figure
+
+
+@dataclass(frozen=True)
+class StoryPoint:
+    """One event of a story on its timeline, with its headline impact if measured."""
+
+    event_id: int
+    title: str
+    kind: str
+    first_reported_at: datetime  # aware UTC, shown in US Eastern
+    importance: float
+    top_ticker: str | None
+    top_car: float | None  # fraction
+
+
+def story_timeline_figure(points: Sequence[StoryPoint]) -> go.Figure:
+    """A story's events in time: height is the headline CAR (%), size the importance.
+
+    Events not measured yet sit on the zero line in grey, so the thread reads whole.
+    """
+    figure = go.Figure()
+    for measured in (True, False):
+        chosen = [p for p in points if (p.top_car is not None) == measured]
+        if not chosen:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[p.first_reported_at.astimezone(MARKET_TZ) for p in chosen],
+                y=[(p.top_car or 0.0) * 100.0 for p in chosen],
+                mode="markers",
+                name="measured" if measured else "not measured",
+                marker={
+                    "size": [8 + p.importance / 5 for p in chosen],
+                    "color": [KIND_COLOURS.get(p.kind, "#7f7f7f") for p in chosen]
+                    if measured
+                    else "#c7c7c7",
+                    "line": {"width": 1, "color": "#333333"},
+                },
+                # Plotly renders tags in hover text: feed titles are escaped
+                customdata=[
+                    [
+                        html.escape(p.title[:120]),
+                        html.escape(p.top_ticker or "—"),
+                        f"{p.importance:.0f}",
+                    ]
+                    for p in chosen
+                ],
+                hovertemplate=(
+                    "%{customdata[0]}<br>%{x|%Y-%m-%d %H:%M} ET<br>"
+                    "headline CAR %{y:.2f}% (%{customdata[1]}) · importance %{customdata[2]}"
+                    "<extra></extra>"
+                ),
+            )
+        )
+    figure.add_hline(y=0, line_width=1, line_color="#999999")
+    figure.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis_title="headline CAR [0,+1] (%)",
+        hovermode="closest",
+        legend={"orientation": "h"},
+    )
+    return figure

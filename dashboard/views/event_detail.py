@@ -85,6 +85,11 @@ def _header(detail: EventDetail) -> None:
     link = safe_http_url(detail.reference_url)
     if link:
         st.link_button("Reference", link)
+    story = _data.story_of(detail.id)
+    if story is not None:
+        st.caption(f"Part of the story: {_ui.md_escape(story.title)} ({story.event_count} events)")
+        if st.button(f"Open story: {_ui.md_escape(story.title[:100])}", key="open_story"):
+            _ui.open_story(story.id)
 
 
 def _articles(detail: EventDetail) -> None:

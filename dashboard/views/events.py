@@ -18,15 +18,26 @@ KINDS = ("(any)", *sorted(QUERY_KINDS))
 WINDOWS = STORED_WINDOWS
 
 
-def _frame(found: list[EventSummary]) -> pd.DataFrame:
+RANKING_NOTE = (
+    "Sorted by importance (0-100): coverage (sources and articles) 30, on the curated "
+    "timeline 15, first report of the happening 10, strongest link to a tracked ticker 15, "
+    "and significant moves once measured 30 (CAR[0,+1] p < 0.05, weighted by the ticker's "
+    "link). Detected events merged into a curated event are listed under it. Choose "
+    "'time' for newest first."
+)
+
+
+def _frame(found: list[EventSummary], story_titles: dict[int, str]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "id": [e.id for e in found],
+            "importance": [e.importance for e in found],
             "first reported (ET)": [_ui.eastern(e.first_reported_at) for e in found],
             "day 0": [e.day0 for e in found],
             "kind": [e.kind for e in found],
             "origin": [e.origin for e in found],
             "title": [e.title for e in found],
+            "story": [story_titles.get(e.story_id or 0, "") for e in found],
             "sources": [e.source_count for e in found],
             "top ticker": [e.top_ticker for e in found],
             "CAR (%)": [None if e.top_car is None else e.top_car * 100.0 for e in found],
@@ -57,7 +68,9 @@ def _filter(last_day: date | None) -> EventFilter:
     )
     significant = second[4].checkbox("Significant only", help="CAR p-value below 0.05")
     third = st.columns([2, 2, 6])
-    sort = third[0].radio("Sort", ["time", "impact"], horizontal=True)
+    sort = third[0].radio(
+        "Sort", ["importance", "time", "impact"], horizontal=True, help=RANKING_NOTE
+    )
     limit = int(third[1].number_input("Max rows", min_value=10, max_value=5000, value=200))
     start = dates[0] if len(dates) >= 1 else None
     end = dates[1] if len(dates) == 2 else None
@@ -72,7 +85,7 @@ def _filter(last_day: date | None) -> EventFilter:
         min_abs_car=min_car / 100.0 if min_car > 0 else None,
         significant=significant,
         window=window,
-        sort="impact" if sort == "impact" else "time",
+        sort="impact" if sort == "impact" else "time" if sort == "time" else "importance",
         limit=limit,
     )
 
@@ -92,10 +105,13 @@ def render() -> None:
     if not found:
         st.info("No event matches these filters.")
         return
-    frame = _frame(found)
+    story_titles = {s.id: s.title for s in _data.stories()}
+    frame = _frame(found, story_titles)
+    if flt.sort == "importance":
+        st.caption(RANKING_NOTE)
     st.caption(
         f"{len(found)} events · CAR is the largest |CAR{list(flt.window)}| among the event's "
-        "tickers (market model); select a row to open the event."
+        "tickers (market model); select a row to open the event or its story."
     )
     state = st.dataframe(
         frame,
@@ -105,6 +121,7 @@ def render() -> None:
         key="events_table",
         column_config={
             "title": st.column_config.TextColumn(width="large"),
+            "importance": st.column_config.NumberColumn(format="%.0f"),
             "CAR (%)": st.column_config.NumberColumn(format="%.2f"),
             "p": st.column_config.NumberColumn(format="%.4f"),
         },
@@ -123,6 +140,10 @@ def render() -> None:
         st.text(event.title[:200])
         if st.button(f"Open event #{event.id}", type="primary"):
             _ui.open_event(event.id)
+        if event.story_id is not None and event.story_id in story_titles:
+            label = story_titles[event.story_id][:100]
+            if st.button(f"Open story: {_ui.md_escape(label)}"):
+                _ui.open_story(event.story_id)
 
 
 render()

@@ -166,7 +166,10 @@ def test_curated_events_load_idempotently_and_attach(database, corpus) -> None:
         sell = session.scalars(
             select(Event).where(Event.title.like("Nvidia falls about 17%%"))
         ).one()
-        assert [t["ticker"] for t in event_tickers(session, sell.id)] == ["NVDA"]
+        reasons = {t["ticker"]: str(t["reason"]) for t in event_tickers(session, sell.id)}
+        assert reasons["NVDA"] == "curated timeline"
+        # the rows folded into the sell-off (part_of) lend it their tickers
+        assert reasons["VST"].startswith("part of this happening: Vistra drops nearly 30%")
         insert_corpus(session, corpus, start=WINDOW[0], end=WINDOW[1])
     report = link_new_articles(database)
     assert report.attached_to_curated >= 1
@@ -271,8 +274,12 @@ def test_attach_needs_an_adjacent_day0_and_counts_the_curated_event(
         detected = session.scalars(select(Event).where(Event.origin == "detected")).one()
         parent = session.get_one(Event, detected.parent_id)
         # Wednesday's identical title is two sessions after Monday's day 0: not the same event
+        assert parent.occurred_at is not None
+        assert parent.occurred_at.date().isoformat() == "2025-01-28"
+        # the curated event is first reported by its earliest article: day 0 moves with it
+        assert parent.first_reported_at == MON
         assert parent.day0 is not None
-        assert parent.day0.isoformat() == "2025-01-28"
+        assert parent.day0.isoformat() == "2025-01-27"
         assert (parent.article_count, parent.source_count) == (2, 2)
         other = session.scalars(
             select(Event).where(Event.origin == "curated", Event.id != parent.id)

@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database
-from tracker.db.models import Event
+from tracker.db.models import Event, EventArticle
 from tracker.errors import UserInputError
 from tracker.link.curated import (
     EVENT_KINDS,
+    MERGED_REASON,
     curated_slug,
     day0_of,
     parse_timestamp,
@@ -26,6 +27,7 @@ from tracker.link.events import (
     load_curated_events,
     refresh_curated_counts,
 )
+from tracker.measure.importance import refresh_importance
 from tracker.query.common import find_event
 
 app = typer.Typer(
@@ -71,6 +73,9 @@ def event_record(session: Session, event: Event) -> dict[str, Any]:
         "source_count": event.source_count,
         "is_novel": event.is_novel,
         "parent_id": event.parent_id,
+        "story_id": event.story_id,
+        "importance": event.importance,
+        "importance_detail": event.importance_detail,
         "reference_url": event.reference_url,
         "tickers": event_tickers(session, event.id),
     }
@@ -81,6 +86,7 @@ def link_command(db: DbOption = None) -> None:
     """Link the articles not yet linked: entities, events, themes, tickers."""
     _, database = open_database(db)
     report = link_new_articles(database)
+    refresh_importance(database)
     typer.echo(
         f"linked {report.articles} articles ({report.ai_articles} AI news, "
         f"{report.entity_links} entity links): {report.events_created} events created, "
@@ -94,11 +100,29 @@ def list_command(
     to: ToOption = None,
     source: Annotated[str | None, typer.Option(help="curated or detected")] = None,
     min_articles: Annotated[int, typer.Option(help="Only events with this many articles.")] = 0,
+    sort: Annotated[
+        str, typer.Option(help="importance (most important first, default) or time.")
+    ] = "importance",
+    merged: Annotated[
+        bool, typer.Option("--merged", help="Also list detected events merged into curated ones.")
+    ] = False,
     output: FormatOption = OutputFormat.table,
     db: DbOption = None,
 ) -> None:
-    """Events by first-report time, curated and detected side by side."""
-    query = select(Event).order_by(Event.first_reported_at, Event.id)
+    """Events, most important first (coverage, curated, novelty, ticker links, significant
+    moves: docs/stories.md) or by first-report time; merged detected events stand under
+    their curated event."""
+    if sort not in {"importance", "time"}:
+        raise UserInputError("--sort must be importance or time")
+    query = select(Event).order_by(
+        *(
+            (Event.importance.desc(), Event.first_reported_at, Event.id)
+            if sort == "importance"
+            else (Event.first_reported_at, Event.id)
+        )
+    )
+    if not merged:
+        query = query.where(Event.parent_id.is_(None))
     if from_:
         query = query.where(Event.first_reported_at >= parse_timestamp(from_))
     if to:
@@ -123,7 +147,17 @@ def list_command(
         return
     rows = [
         {
-            **{k: r[k] for k in ("id", "source", "kind", "first_reported_at", "article_count")},
+            **{
+                k: r[k]
+                for k in (
+                    "id",
+                    "importance",
+                    "source",
+                    "kind",
+                    "first_reported_at",
+                    "article_count",
+                )
+            },
             "title": r["title"][:70],
             "tickers": ",".join(t["ticker"] for t in r["tickers"][:8]),
         }
@@ -248,6 +282,13 @@ def detach_command(detected: str, db: DbOption = None) -> None:
         child = _find(session, detected)
         previous, child.parent_id = child.parent_id, None
         if previous is not None:
+            # the articles it brought to the curated event leave with it
+            session.execute(
+                delete(EventArticle).where(
+                    EventArticle.event_id == previous,
+                    EventArticle.reason == f"{MERGED_REASON}{child.id}",
+                )
+            )
             refresh_curated_counts(session, previous)
         typer.echo(f"detached event {child.id}")
 

@@ -24,6 +24,7 @@ from tracker.cli import (
     query_impact,
     run,
     status,
+    stories,
 )
 from tracker.errors import TrackerError
 
@@ -37,6 +38,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(news.app, name="news")
 app.add_typer(events.app, name="events")
+app.add_typer(stories.app, name="stories")
 app.add_typer(prices.app, name="prices")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(run.app, name="run")

@@ -80,7 +80,13 @@ def events_command(
     significant: Annotated[bool, typer.Option("--significant", help="CAR p < alpha.")] = False,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = DEFAULT_ALPHA,
     model: Annotated[str, typer.Option(help="Expected-return model.")] = DEFAULT_MODEL,
-    sort: Annotated[str, typer.Option(help="time (newest first) or impact (max |CAR|).")] = "time",
+    sort: Annotated[
+        str,
+        typer.Option(help="importance (default), time (newest first) or impact (max |CAR|)."),
+    ] = "importance",
+    story: Annotated[
+        str | None, typer.Option(help="Only this story's events (id or slug).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many events.")] = 50,
     output: FormatOption = OutputFormat.table,
     db: DbOption = None,
@@ -104,6 +110,7 @@ def events_command(
         model=model,
         sort=sort,  # type: ignore[arg-type]  # validated by EventFilter
         limit=limit,
+        story=story,
     ).validated()
     with _session(db) as session:
         events = search_events(session, flt)
@@ -111,6 +118,7 @@ def events_command(
     columns = [
         "id",
         "first_reported_at",
+        "importance",
         "kind",
         "origin",
         "title",
@@ -305,3 +313,39 @@ def analogs_command(
     typer.echo(result.summary())
     if result.unmeasured:
         typer.echo(f"({result.unmeasured} analog(s) have no stored result and are left out)")
+
+
+@app.command("stories")
+def stories_command(
+    sort: Annotated[str, typer.Option(help="importance (default) or time (latest first).")] = (
+        "importance"
+    ),
+    min_events: Annotated[int, typer.Option(help="Only stories with this many events.")] = 1,
+    limit: Annotated[int, typer.Option(help="At most this many stories.")] = 100,
+    output: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Stories (threads of events), most important first; ``query events --story S`` lists one."""
+    from tracker.query import as_record, list_stories
+
+    with _session(db) as session:
+        stories = list_stories(
+            session,
+            sort=sort,  # type: ignore[arg-type]  # validated by list_stories
+            limit=limit,
+            min_events=min_events,
+        )
+    rows = [as_record(story) for story in stories]
+    columns = [
+        "id",
+        "slug",
+        "importance",
+        "event_count",
+        "article_count",
+        "first_reported_at",
+        "last_reported_at",
+        "title",
+    ]
+    if output is not OutputFormat.table:
+        columns = list(rows[0]) if rows else columns
+    _emit(rows, output, columns)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -357,6 +358,8 @@ class Event(Base):
     story_id: Mapped[int | None] = mapped_column(
         ForeignKey("stories.id", ondelete="SET NULL"), index=True
     )
+    # a person chose the story (or none): the automatic story pass leaves it alone
+    story_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # ranking of the default lists: coverage, novelty, link strength, significant moves;
     # ``importance_detail`` holds the components so a page can say why
     importance: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")

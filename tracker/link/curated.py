@@ -2,13 +2,20 @@
 
 Dates, titles and source URLs are facts, so the product ships them
 (tracker/link/data/timeline.csv, columns ``date,time_utc,title,kind,entities,tickers,source``
-and optionally ``fact`` and ``themes``). Any CSV of that shape loads the same way,
+and optionally ``fact``, ``themes`` and ``story``). Any CSV of that shape loads the same way,
 idempotently by slug. ``themes`` (theme slugs, ``;``-separated) exposes the event's theme
 baskets, each ticker with the theme's reason, exactly as detected events get them.
 A date without a time is taken as 00:00 UTC of that date, so its day 0 is that date's session
 (or the next one when the market was shut). The shipped ``market_move`` rows ("Nvidia falls
 about 17%") carry their date only: they describe that session's move, and a stamp at the
 close would, under the strictly-after rule, put day 0 on the next session.
+``story`` names the thread the event belongs to ("DeepSeek", "Stargate"); the story is created
+(origin curated) when first named, and the event joins it unless a person pinned its story.
+
+A detected event about the same happening as a curated one is merged into it
+(``merge_detected_into_curated``): it becomes the curated event's child (``parent_id``), hidden
+from the lists, and its articles count as the curated event's coverage; the curated event's
+own reference article always lands in it.
 """
 
 from __future__ import annotations
@@ -18,21 +25,24 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import (
+    Article,
     Basket,
     BasketMember,
     Event,
+    EventArticle,
     EventEntity,
     EventTheme,
     EventTicker,
     Instrument,
+    Story,
     Theme,
 )
 from tracker.errors import NotFoundError, UserInputError
@@ -75,6 +85,8 @@ class CuratedRow:
     fact: str
     sources: str
     themes: tuple[str, ...] = ()
+    story: str = ""
+    part_of: str = ""  # the title of the row of the happening this row reports
 
     @property
     def reference_url(self) -> str | None:
@@ -134,6 +146,8 @@ def parse_timeline(text: str, where: str) -> list[CuratedRow]:
                 themes=tuple(
                     t.strip() for t in re.split(r"[;,]", raw.get("themes") or "") if t.strip()
                 ),
+                story=" ".join((raw.get("story") or "").split()),
+                part_of=" ".join((raw.get("part_of") or "").split()),
             )
         )
     return rows
@@ -183,7 +197,72 @@ def upsert_curated(
         event.reference_url = row.reference_url
         session.flush()
         _set_curated_links(session, event, row, matcher, entity_ids)
+        if row.story and not event.story_locked:
+            event.story_id = ensure_curated_story(session, row.story).id
+        refresh_curated_event(session, event.id)
+    _fold_reports(session, rows)
     return created
+
+
+def _fold_reports(session: Session, rows: Sequence[CuratedRow]) -> None:
+    """Rows that report another row's happening (``part_of``: the NYT's and the Verge's
+    stories of the sell-off, the power names' moves that day) stand under it: hidden from
+    the lists like merged detected events, their tickers and articles counted by it."""
+    slugs = {row.title: row.slug for row in rows}
+    parents: set[int] = set()
+    for row in rows:
+        event = session.scalars(select(Event).where(Event.slug == row.slug)).one()
+        if not row.part_of:
+            if event.parent_id is not None:
+                event.parent_id = None
+            continue
+        parent_slug = slugs.get(row.part_of)
+        parent = (
+            session.scalars(select(Event).where(Event.slug == parent_slug)).one_or_none()
+            if parent_slug
+            else None
+        )
+        if (
+            parent is None
+            or parent.id == event.id
+            or any(r.part_of for r in rows if r.title == row.part_of)  # no chains
+        ):
+            raise UserInputError(
+                f"curated event {row.title!r}: part_of {row.part_of!r} is not the title of "
+                "another row of the timeline that is itself a happening"
+            )
+        event.parent_id = parent.id
+        parents.add(parent.id)
+    session.flush()
+    for parent_id in sorted(parents):
+        _take_over_tickers(session, parent_id)
+        refresh_curated_event(session, parent_id)
+
+
+def _take_over_tickers(session: Session, parent_id: int) -> None:
+    """The tickers of the rows folded into a happening are the happening's too (measured
+    on it), each with the row it came from as its reason."""
+    have = set(
+        session.scalars(select(EventTicker.instrument_id).where(EventTicker.event_id == parent_id))
+    )
+    for instrument_id, relevance, reason, title in session.execute(
+        select(EventTicker.instrument_id, EventTicker.relevance, EventTicker.reason, Event.title)
+        .join(Event, Event.id == EventTicker.event_id)
+        .where(Event.parent_id == parent_id, Event.origin == "curated")
+        .order_by(Event.occurred_at, Event.id, EventTicker.instrument_id)
+    ):
+        if instrument_id in have:
+            continue
+        have.add(instrument_id)
+        session.add(
+            EventTicker(
+                event_id=parent_id,
+                instrument_id=instrument_id,
+                relevance=relevance,
+                reason=f"part of this happening: {title} ({reason})",
+            )
+        )
+    session.flush()
 
 
 def _set_curated_links(
@@ -276,3 +355,334 @@ def set_event_tickers(
     ids = ensure_instruments(session, sorted(reasons)) if reasons else {}
     for t, reason in sorted(reasons.items()):
         session.add(EventTicker(event_id=event.id, instrument_id=ids[t], reason=reason))
+
+
+# ------------------------------------------------------------------ stories named by rows
+
+
+def ensure_curated_story(session: Session, title: str) -> Story:
+    """The curated story a timeline row names, created on first mention (slug from the title)."""
+    slug = slugify(title, 120)
+    story = session.scalars(select(Story).where(Story.slug == slug)).one_or_none()
+    if story is None:
+        story = Story(slug=slug, title=title, origin="curated")
+        session.add(story)
+        session.flush()
+    return story
+
+
+# ------------------------------------------------- detected events merged into curated ones
+
+MERGE_WINDOW = (timedelta(days=-1), timedelta(days=2))
+"""A detected event starting from a day before to two days after the curated time can report
+the same happening (coverage runs after the fact; a leak or premarket report before it)."""
+MERGE_SIMILARITY = 0.3
+"""TF-IDF cosine of the detected event's headlines with the curated event's text (title,
+fact, and the headlines already merged into it) from which they are the same happening."""
+NEAR_DUPLICATE_TITLE = 85.0
+"""rapidfuzz token-sort ratio from which a headline is the curated title reworded."""
+_OUTLET_PREFIX = re.compile(r"^[A-Z][\w .&]{0,24}:\s+")
+
+
+@dataclass
+class _Profile:
+    """What a merge decision reads about one event."""
+
+    event: Event
+    entities: set[int]
+    headlines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join([self.event.title, self.event.description, *self.headlines])
+
+
+def _headlines(session: Session, event_ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {i: [] for i in event_ids}
+    for chunk in _chunks(event_ids):
+        for event_id, title in session.execute(
+            select(EventArticle.event_id, Article.title)
+            .join(Article, Article.id == EventArticle.article_id)
+            .where(EventArticle.event_id.in_(chunk))
+            .order_by(EventArticle.event_id, Article.published_at, Article.id)
+        ):
+            found[event_id].append(title or "")
+    return found
+
+
+def _entity_sets(session: Session, event_ids: Sequence[int]) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = {i: set() for i in event_ids}
+    for chunk in _chunks(event_ids):
+        for event_id, entity_id in session.execute(
+            select(EventEntity.event_id, EventEntity.entity_id).where(
+                EventEntity.event_id.in_(chunk)
+            )
+        ):
+            found[event_id].add(entity_id)
+    return found
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _profiles(session: Session, events: Sequence[Event]) -> list[_Profile]:
+    ids = [e.id for e in events]
+    headlines = _headlines(session, ids)
+    entities = _entity_sets(session, ids)
+    return [_Profile(e, entities[e.id], headlines[e.id]) for e in events]
+
+
+def _is_near_duplicate(curated_title: str, headlines: Sequence[str]) -> bool:
+    from rapidfuzz import fuzz, utils
+
+    title = _OUTLET_PREFIX.sub("", curated_title).strip(" '\"")
+    return any(
+        fuzz.token_sort_ratio(title, h, processor=utils.default_process) >= NEAR_DUPLICATE_TITLE
+        for h in headlines
+    )
+
+
+def _reference_articles(session: Session, curated: Sequence[Event]) -> dict[int, list[int]]:
+    """Curated event id -> ids of the stored articles at its reference URL."""
+    from tracker.news.normalize import canonical_url
+
+    urls = {e.id: canonical_url(e.reference_url) for e in curated if e.reference_url}
+    wanted = {u for u in urls.values() if u}
+    by_url: dict[str, list[int]] = {}
+    if wanted:
+        for article_id, url in session.execute(
+            select(Article.id, Article.canonical_url)
+            .where(Article.canonical_url.in_(sorted(wanted)))
+            .order_by(Article.id)
+        ):
+            if url:
+                by_url.setdefault(url, []).append(article_id)
+    return {cid: by_url.get(url, []) for cid, url in urls.items() if url}
+
+
+def merge_detected_into_curated(session: Session) -> int:
+    """Merge every detected event reporting a curated event's happening into it.
+
+    Deterministic and incremental: it looks only at detected events not yet merged, in
+    time order, and decides each on stored facts. A detected event is merged when it holds
+    the curated event's reference article, or when (same or adjacent day 0, a shared entity)
+    one of its headlines is the curated title reworded or its headlines are similar enough
+    to the curated event's text. A curated event's reference article that is in no event (or
+    in another curated event's) is attached to it directly. Returns how many were merged.
+    """
+    curated = list(
+        session.scalars(
+            select(Event)
+            .where(Event.origin == "curated", Event.parent_id.is_(None))
+            .order_by(Event.occurred_at, Event.id)
+        )
+    )
+    if not curated:
+        return 0
+    merged = 0
+    touched: set[int] = set()
+    happenings = {e.id: e for e in curated}
+    reporting = session.scalars(
+        select(Event)
+        .where(Event.origin == "curated", Event.parent_id.in_(list(happenings)))
+        .order_by(Event.occurred_at, Event.id)
+    ).all()
+    # a report folded into a happening (part_of) brings its reference article to it
+    for curated_event in [*curated, *reporting]:
+        target = happenings.get(curated_event.parent_id or curated_event.id, curated_event)
+        for article_id in _reference_articles(session, [curated_event]).get(curated_event.id, []):
+            merged += _land_reference_article(session, target, article_id, touched)
+    start = min(_curated_time(e) for e in curated) + MERGE_WINDOW[0] - timedelta(days=1)
+    end = max(_curated_time(e) for e in curated) + MERGE_WINDOW[1] + timedelta(days=1)
+    detected = list(
+        session.scalars(
+            select(Event)
+            .where(
+                Event.origin == "detected",
+                Event.parent_id.is_(None),
+                Event.first_reported_at >= start,
+                Event.first_reported_at <= end,
+            )
+            .order_by(Event.first_reported_at, Event.id)
+        )
+    )
+    if detected:
+        merged += _merge_by_similarity(session, curated, detected, touched)
+    touched |= _attach_children_articles(session)
+    for curated_id in sorted(touched):
+        refresh_curated_event(session, curated_id)
+    return merged
+
+
+def _attach_children_articles(session: Session) -> set[int]:
+    """Every article of an event merged into a curated one is attached to the curated event
+    too (so its page, text search and counts see them); returns the curated events that
+    gained articles. Runs every link pass, so articles a merged event gains later follow."""
+    parent = select(Event.id).where(Event.origin == "curated", Event.parent_id.is_(None))
+    pairs = session.execute(
+        select(Event.parent_id, EventArticle.article_id, Event.id)
+        .join(Event, Event.id == EventArticle.event_id)
+        .where(Event.parent_id.in_(parent))
+        .order_by(Event.parent_id, EventArticle.article_id, Event.id)
+    ).all()
+    if not pairs:
+        return set()
+    parents = sorted({p for p, _, _ in pairs if p is not None})
+    have: set[tuple[int, int]] = {
+        (event_id, article_id)
+        for event_id, article_id in session.execute(
+            select(EventArticle.event_id, EventArticle.article_id).where(
+                EventArticle.event_id.in_(parents)
+            )
+        )
+    }
+    gained: set[int] = set()
+    for parent_id, article_id, child_id in pairs:
+        if parent_id is None or (parent_id, article_id) in have:
+            continue
+        have.add((parent_id, article_id))
+        gained.add(parent_id)
+        session.add(
+            EventArticle(
+                event_id=parent_id,
+                article_id=article_id,
+                relevance=1.0,
+                reason=f"{MERGED_REASON}{child_id}",
+            )
+        )
+    session.flush()
+    return gained
+
+
+MERGED_REASON = "merged: reported by event "
+
+
+def _curated_time(event: Event) -> datetime:
+    return event.occurred_at or event.first_reported_at
+
+
+def _land_reference_article(
+    session: Session, curated: Event, article_id: int, touched: set[int]
+) -> int:
+    """Put the curated event's reference article in it; 1 if a detected event was merged."""
+    holders = list(
+        session.scalars(
+            select(Event)
+            .join(EventArticle, EventArticle.event_id == Event.id)
+            .where(EventArticle.article_id == article_id)
+            .order_by(Event.id)
+        )
+    )
+    if any(h.id == curated.id or h.parent_id == curated.id for h in holders):
+        return 0
+    free = [h for h in holders if h.origin == "detected" and h.parent_id is None]
+    touched.add(curated.id)
+    if free:
+        free[0].parent_id = curated.id
+        session.flush()
+        return 1
+    session.add(
+        EventArticle(
+            event_id=curated.id,
+            article_id=article_id,
+            relevance=1.0,
+            reason="the curated event's reference article",
+        )
+    )
+    session.flush()
+    return 0
+
+
+def _merge_by_similarity(
+    session: Session, curated: Sequence[Event], detected: Sequence[Event], touched: set[int]
+) -> int:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    curated_profiles = _profiles(session, curated)
+    children = _headlines(
+        session,
+        list(session.scalars(select(Event.id).where(Event.parent_id.in_([e.id for e in curated])))),
+    )
+    parent_of = dict(
+        session.execute(select(Event.id, Event.parent_id).where(Event.id.in_(children))).all()
+    )
+    for child_id, lines in children.items():
+        for profile in curated_profiles:
+            if profile.event.id == parent_of.get(child_id):
+                profile.headlines.extend(lines)
+    detected_profiles = _profiles(session, detected)
+    texts = [p.text for p in curated_profiles] + [p.text for p in detected_profiles]
+    try:
+        matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts)
+    except ValueError:  # nothing but stop words
+        return 0
+    similarity = cosine_similarity(matrix[len(curated_profiles) :], matrix[: len(curated_profiles)])
+    merged = 0
+    for row, found in enumerate(detected_profiles):
+        best: tuple[float, int] | None = None
+        for column, target in enumerate(curated_profiles):
+            if not _could_be_same(found.event, target.event) or not (
+                found.entities & target.entities
+            ):
+                continue
+            score = float(similarity[row, column])
+            if _is_near_duplicate(target.event.title, found.headlines):
+                score = max(score, 1.0)
+            if score >= MERGE_SIMILARITY and (best is None or score > best[0]):
+                best = (score, column)
+        if best is not None:
+            target_event = curated_profiles[best[1]].event
+            found.event.parent_id = target_event.id
+            touched.add(target_event.id)
+            merged += 1
+    session.flush()
+    return merged
+
+
+def _could_be_same(detected: Event, curated: Event) -> bool:
+    """A detected event first reported in the curated event's merge window, same or next day 0."""
+    at = _curated_time(curated)
+    if not at + MERGE_WINDOW[0] <= detected.first_reported_at <= at + MERGE_WINDOW[1]:
+        return False
+    a, b = detected.day0, day0_of(at)
+    if a is None or b is None:
+        return False
+    from tracker.impact.calendar import sessions_between
+
+    lo, hi = sorted((a, b))
+    return len(sessions_between(lo, hi)) <= 2
+
+
+def refresh_curated_event(session: Session, curated_id: int) -> None:
+    """A curated event's coverage: its own articles and those of the detected events merged
+    into it; first report is the earliest of its time and those articles (day 0 follows).
+
+    Stored, so lists need no aggregation; called on every merge, attach, detach and load.
+    """
+    session.flush()
+    event = session.get(Event, curated_id)
+    if event is None or event.origin != "curated":
+        return
+    members = select(Event.id).where(or_(Event.id == curated_id, Event.parent_id == curated_id))
+    articles, sources, earliest = session.execute(
+        select(
+            func.count(func.distinct(Article.id)),
+            func.count(func.distinct(Article.feed_id)),
+            func.min(Article.published_at),
+        )
+        .join(EventArticle, EventArticle.article_id == Article.id)
+        .where(EventArticle.event_id.in_(members))
+    ).one()
+    event.article_count = int(articles or 0)
+    event.source_count = int(sources or 0)
+    first = _curated_time(event)
+    if earliest is not None:
+        earliest_at = earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC)
+        first = min(first, earliest_at)
+    if event.first_reported_at != first:
+        event.first_reported_at = first
+        event.day0 = day0_of(first)
+    session.flush()

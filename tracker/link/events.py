@@ -45,7 +45,14 @@ from tracker.link.cluster import (
     central_member,
     cluster_documents,
 )
-from tracker.link.curated import day0_of, read_timeline, shipped_timeline, upsert_curated
+from tracker.link.curated import (
+    day0_of,
+    merge_detected_into_curated,
+    read_timeline,
+    refresh_curated_event,
+    shipped_timeline,
+    upsert_curated,
+)
 from tracker.link.entities import (
     EntitySpec,
     Matcher,
@@ -53,6 +60,7 @@ from tracker.link.entities import (
     seed_entities,
     stored_user_entities,
 )
+from tracker.link.stories import build_stories
 from tracker.link.themes import ThemeSpec, event_themes, seed_themes, shipped_themes
 from tracker.link.titles import event_slug, readable_title
 from tracker.link.worthiness import WorthinessRules, judge, load_rules
@@ -109,6 +117,8 @@ class LinkReport:
     events_updated: int = 0
     events_merged: int = 0  # stored events folded into another one by the merge pass
     attached_to_curated: int = 0
+    stories_created: int = 0
+    placed_in_stories: int = 0  # events put in a story by this run
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int | list[str]]:
@@ -208,6 +218,7 @@ def link_new_articles(
             .order_by(Article.published_at, Article.id)
         ).all()
         if not articles:
+            _merge_and_place(session, report)
             return report
         first_fetch = feed_first_fetch(session, [a.feed_id for a in articles])
         new_infos: list[_ArticleInfo] = []
@@ -261,8 +272,18 @@ def link_new_articles(
         report.ai_articles = len(new_infos)
         if new_infos:
             _cluster_and_store(session, new_infos, params, themes, report)
+        _merge_and_place(session, report)
     log.info("linked %s", report.as_dict())
     return report
+
+
+def _merge_and_place(session: Session, report: LinkReport) -> None:
+    """After clustering: detected events about a curated happening merged into it, then
+    every event not yet in a story placed (tracker.link.curated, tracker.link.stories)."""
+    report.attached_to_curated += merge_detected_into_curated(session)
+    placed = build_stories(session)
+    report.stories_created += placed.stories_created
+    report.placed_in_stories += placed.placed
 
 
 def _seed_events(session: Session, since: datetime) -> dict[int, list[_ArticleInfo]]:
@@ -600,21 +621,9 @@ def _attach_to_curated(
 
 
 def refresh_curated_counts(session: Session, curated_id: int) -> None:
-    """A curated event's article and source counts: those of the detected events attached
-    to it (stored, so listing needs no aggregation; called on every attach, detach, merge)."""
-    session.flush()
-    event = session.get(Event, curated_id)
-    if event is None or event.origin != "curated":
-        return
-    children = select(Event.id).where(Event.parent_id == curated_id)
-    articles, sources = session.execute(
-        select(func.count(func.distinct(Article.id)), func.count(func.distinct(Article.feed_id)))
-        .join(EventArticle, EventArticle.article_id == Article.id)
-        .where(EventArticle.event_id.in_(children))
-    ).one()
-    event.article_count = int(articles or 0)
-    event.source_count = int(sources or 0)
-    session.flush()
+    """A curated event's article and source counts and first report: its own articles and
+    those of the detected events attached to it (``tracker.link.curated``)."""
+    refresh_curated_event(session, curated_id)
 
 
 def load_curated_events(db: Database, path: Path | None = None) -> int:

@@ -50,6 +50,7 @@ from tracker.measure.events import (
     load_events,
     theme_baskets,
 )
+from tracker.measure.importance import refresh_importance
 from tracker.measure.inputs import (
     MarketInputs,
     ShareBasis,
@@ -623,5 +624,7 @@ def compute_impacts(
         outcome.groups_computed += written.groups_computed
         outcome.removed += written.removed
     fill_missing_q_values(db, model)
+    # the default lists rank by importance, which counts significant moves: re-rank now
+    refresh_importance(db)
     log.info("impact: %s", report.summary())
     return report

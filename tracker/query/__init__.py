@@ -56,6 +56,14 @@ from tracker.query.health import (
 from tracker.query.news import Headline, latest_headlines
 from tracker.query.prices import price_history
 from tracker.query.search import SearchTerm, parse_search_text
+from tracker.query.stories import (
+    StoryDetail,
+    StoryEvent,
+    StorySummary,
+    get_story,
+    list_stories,
+    story_of_event,
+)
 from tracker.query.tickers import (
     AbnormalReturns,
     LinkedEvent,
@@ -96,6 +104,9 @@ __all__ = [
     "LinkedEvent",
     "MoveAttribution",
     "SearchTerm",
+    "StoryDetail",
+    "StoryEvent",
+    "StorySummary",
     "TickerAttribution",
     "TickerMove",
     "TickerMoves",
@@ -109,10 +120,12 @@ __all__ = [
     "failing_feeds",
     "find_analogs",
     "get_event_detail",
+    "get_story",
     "job_runs_summary",
     "latest_article_time",
     "latest_bars",
     "latest_headlines",
+    "list_stories",
     "market_adjusted_returns",
     "move_attribution",
     "parse_day",
@@ -121,6 +134,7 @@ __all__ = [
     "price_history",
     "primary_catalysts",
     "search_events",
+    "story_of_event",
     "ticker_moves",
     "to_frame",
 ]

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.db.models import Basket, Event, Instrument
+from tracker.db.models import Basket, Event, Instrument, Story
 from tracker.errors import NotFoundError, UserInputError
 from tracker.impact.models import ModelName
 from tracker.impact.study import DEFAULT_WINDOWS
@@ -177,6 +177,19 @@ def find_event(session: Session, ref: str | int) -> Event:
     if event is None:
         raise NotFoundError(f"no event with id or slug {text!r}")
     return event
+
+
+def find_story(session: Session, ref: str | int) -> Story:
+    """A story by id (digits) or slug; NotFoundError ``no story with id or slug 'x'``."""
+    text = str(ref).strip()
+    story: Story | None = None
+    if text.isdigit():
+        story = session.get(Story, int(text))
+    if story is None:
+        story = session.scalars(select(Story).where(Story.slug == text)).first()
+    if story is None:
+        raise NotFoundError(f"no story with id or slug {text!r}")
+    return story
 
 
 def as_record(item: Any) -> dict[str, Any]:

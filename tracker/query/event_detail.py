@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import (
     Article,
     Basket,
     Entity,
+    Event,
     EventArticle,
     EventEntity,
     EventTheme,
@@ -114,16 +115,25 @@ class EventDetail:
 def get_event_detail(session: Session, ref: str | int) -> EventDetail:
     """The event with id or slug ``ref``; NotFoundError when there is none."""
     event = find_event(session, ref)
-    articles = tuple(
-        EventArticleRow(a.id, a.title, a.canonical_url, a.published_at, feed_name, relevance)
-        for a, feed_name, relevance in session.execute(
-            select(Article, Feed.name, EventArticle.relevance)
-            .join(EventArticle, EventArticle.article_id == Article.id)
-            .join(Feed, Feed.id == Article.feed_id)
-            .where(EventArticle.event_id == event.id)
-            .order_by(Article.published_at, Article.id)
-        )
-    )
+    # a curated event's articles include those of the detected events merged into it
+    members = select(Event.id).where(or_(Event.id == event.id, Event.parent_id == event.id))
+    seen: set[int] = set()
+    rows = []
+    for a, feed_name, relevance in session.execute(
+        select(Article, Feed.name, EventArticle.relevance)
+        .join(EventArticle, EventArticle.article_id == Article.id)
+        .join(Feed, Feed.id == Article.feed_id)
+        .where(EventArticle.event_id.in_(members))
+        .order_by(Article.published_at, Article.id, EventArticle.event_id)
+    ):
+        if a.id not in seen:
+            seen.add(a.id)
+            rows.append(
+                EventArticleRow(
+                    a.id, a.title, a.canonical_url, a.published_at, feed_name, relevance
+                )
+            )
+    articles = tuple(rows)
     entities = tuple(
         EventEntityRow(slug, name, kind, relevance)
         for slug, name, kind, relevance in session.execute(

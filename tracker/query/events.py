@@ -44,6 +44,7 @@ from tracker.query.common import (
     field_names,
     find_basket,
     find_instrument,
+    find_story,
     to_frame,
 )
 from tracker.query.search import (
@@ -55,7 +56,8 @@ from tracker.query.search import (
     parse_search_text,
 )
 
-SortKey = Literal["time", "impact"]
+SortKey = Literal["importance", "time", "impact"]
+SORT_KEYS = ("importance", "time", "impact")
 ORIGINS = ("curated", "detected")
 MAX_LIMIT = 10_000
 
@@ -77,8 +79,11 @@ class EventFilter:
     alpha: float = DEFAULT_ALPHA
     window: Window = DEFAULT_WINDOW
     model: str = DEFAULT_MODEL
-    sort: SortKey = "time"
+    sort: SortKey = "importance"
     limit: int = 50
+    story: str | None = None  # story id or slug: that story's events
+    # detected events merged into a curated event are listed under it, not beside it
+    include_merged: bool = False
 
     def validated(self) -> EventFilter:
         if self.start and self.end and self.start > self.end:
@@ -90,8 +95,8 @@ class EventFilter:
             raise UserInputError(f"--alpha must be between 0 and 1, got {self.alpha}")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise UserInputError(f"--limit must be between 1 and {MAX_LIMIT}, got {self.limit}")
-        if self.sort not in ("time", "impact"):
-            raise UserInputError(f"--sort must be 'time' or 'impact', got {self.sort!r}")
+        if self.sort not in SORT_KEYS:
+            raise UserInputError(f"--sort must be one of {', '.join(SORT_KEYS)}, got {self.sort!r}")
         if self.origin is not None and self.origin not in ORIGINS:
             raise UserInputError(f"--origin must be 'curated' or 'detected', got {self.origin!r}")
         if self.kind is not None:
@@ -118,6 +123,8 @@ class EventSummary:
     top_ticker: str | None
     top_car: float | None
     top_car_p: float | None
+    importance: float = 0.0
+    story_id: int | None = None
 
     @property
     def max_abs_car(self) -> float | None:
@@ -192,6 +199,10 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
             conditions.append(
                 or_(event_id.in_(matching_event_ids(backend, terms)), event_id.in_(in_articles))
             )
+    if not flt.include_merged:
+        conditions.append(Event.parent_id.is_(None))
+    if flt.story is not None:
+        conditions.append(Event.story_id == find_story(session, flt.story).id)
     if flt.start:
         conditions.append(Event.first_reported_at >= day_start(flt.start))
     if flt.end:
@@ -275,6 +286,16 @@ def _measured_condition(session: Session, flt: EventFilter) -> ColumnElement[boo
             return probe.correlate(Event).exists()
         collected.update(found)
     return Event.id.in_(sorted(collected))
+
+
+def _ids_by_importance(session: Session, scope: _Scope, limit: int) -> list[int]:
+    query = (
+        select(Event.id)
+        .where(*scope.event_conditions)
+        .order_by(Event.importance.desc(), Event.first_reported_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def _ids_by_time(session: Session, scope: _Scope, limit: int) -> list[int]:
@@ -382,13 +403,17 @@ def _summaries(session: Session, ids: list[int], scope: _Scope) -> list[EventSum
                 top_ticker=ticker,
                 top_car=car,
                 top_car_p=car_p,
+                importance=event.importance,
+                story_id=event.story_id,
             )
         )
     return out
 
 
 def search_events(session: Session, flt: EventFilter | None = None) -> list[EventSummary]:
-    """Events matching ``flt``, newest first or largest |CAR| first; [] when none match.
+    """Events matching ``flt``, most important first (``tracker.measure.importance``), newest
+    first or largest |CAR| first; [] when none match. Detected events merged into a curated
+    one are left out unless ``include_merged``: the curated event stands for them.
 
     Unknown tickers, baskets or entities raise NotFoundError; invalid criteria raise
     UserInputError (both are one-line messages for the user).
@@ -402,6 +427,8 @@ def search_events(session: Session, flt: EventFilter | None = None) -> list[Even
         # one ticker's results are a short stretch of its (instrument, model, window, car)
         # index: walking it beats sorting even for a few events
         ids = _ids_by_impact(session, scope, flt.limit, one_ticker=bool(flt.ticker))
+    elif flt.sort == "importance":
+        ids = _ids_by_importance(session, scope, flt.limit)
     else:
         ids = _ids_by_time(session, scope, flt.limit)
     return _summaries(session, ids, scope)

@@ -56,8 +56,11 @@ def poll_feeds(ctx: JobContext) -> JobResult:
 
 def link_articles(ctx: JobContext) -> JobResult:
     from tracker.link.events import link_new_articles
+    from tracker.measure.importance import refresh_importance
 
-    return counts_of(link_new_articles(ctx.db, now=ctx.now))
+    report = link_new_articles(ctx.db, now=ctx.now)
+    refresh_importance(ctx.db)  # new events and stories take their place in the ranked lists
+    return counts_of(report)
 
 
 # --- prices --------------------------------------------------------------------------
