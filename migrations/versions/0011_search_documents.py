@@ -1,9 +1,10 @@
 """search documents: a word-pair (bigram) index beside PostgreSQL's full-text GIN index
 
 A GIN index on a tsvector stores which rows hold a word, not where: a phrase of common
-words ("cost cheap", each word in ~10% of articles) makes PostgreSQL visit and recheck every
-article holding all of its words, ~17,000 heap rows for a few hundred true matches on the
-1M-article bench database. ``tracker_bigrams(search_document)`` lists the adjacent lexeme
+words makes PostgreSQL visit and recheck every article holding all of its words. On the
+1M-article bench database ``chi* "market model"`` found 40,098 candidates in the GIN index
+for 3,914 matches, reading 32,924 heap pages (1.5 s under load); with the pair index, 4,430
+candidates. ``tracker_bigrams(search_document)`` lists the adjacent lexeme
 pairs of a document (``'cost cheap'``), and a GIN index on it finds the rows where the
 phrase's words are adjacent; the exact ``@@`` test still decides (a pair list is a
 necessary condition of a phrase match, never a sufficient one), so results do not change.

@@ -40,7 +40,7 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tracker.db.models import Article, Event, EventArticle
 
@@ -114,20 +114,30 @@ def _phrase_pairs(term: SearchTerm) -> str | None:
 
 
 def _pg_phrase_conditions(table: str, terms: list[SearchTerm]) -> list[ColumnElement[bool]]:
-    """Per phrase: the row's word pairs include the phrase's (GIN-indexed, migration 0011).
+    """The row is among those holding every phrase's word pairs (GIN-indexed, migration 0011).
 
     A necessary condition only (the pairs may sit in different places), always ANDed with
     the exact ``@@``: it narrows the rows to recheck, it never changes which ones match.
     Both sides come from ``to_tsvector`` positions, so a phrase match implies every pair.
+    It is a separate ``id IN (...)``, not a condition on the row itself: in one bitmap scan
+    with ``@@`` PostgreSQL would recheck both conditions on every candidate, computing
+    ``tracker_bigrams`` (~0.1 ms) for each; on its own the pair index needs no recheck, and
+    the phrase's few candidates are then tested by primary key (on the bench database: 120
+    instead of 430 ms, 1,500 ms without the pairs, for ``chi* "market model"``).
     """
-    conditions: list[ColumnElement[bool]] = []
-    for term in terms:
-        phrase = _phrase_pairs(term)
-        if phrase is not None:
-            wanted = func.tracker_bigrams(func.to_tsvector(_REGCONFIG, literal(phrase)))
-            held = func.tracker_bigrams(_PG_DOCUMENTS[table])
-            conditions.append(held.op("@>", is_comparison=True)(wanted))
-    return conditions
+    model = Event if table == "events" else Article
+    pairs = aliased(model, name=f"{table}_pairs")
+    held = func.tracker_bigrams(literal_column(f"{table}_pairs.search_document"))
+    wanted = [
+        held.op("@>", is_comparison=True)(
+            func.tracker_bigrams(func.to_tsvector(_REGCONFIG, literal(phrase)))
+        )
+        for phrase in (_phrase_pairs(term) for term in terms)
+        if phrase is not None
+    ]
+    if not wanted:
+        return []
+    return [model.id.in_(select(pairs.id).where(*wanted))]
 
 
 def _pg_tsquery(terms: list[SearchTerm]) -> ColumnElement[object]:
