@@ -1,10 +1,12 @@
 """Time each historical query on the synthetic bench databases, SQLite and PostgreSQL side by side.
 
-Each query runs ``--runs`` times with varied parameters (random events, tickers, words,
-date ranges), each in a fresh session, after one warm-up call; prints p50 and p95 in ms.
-Build the databases first with ``python -m bench.gen_query_db``.
+Each query runs ``--runs`` times (at least 5) with varied parameters (random events,
+tickers, words, date ranges), each in a fresh session, after one warm-up call; prints the
+median (p50), p95 and the slowest run in ms, with the 1-minute load average while it ran
+(figures from a busy machine are inflated). Build the databases first with
+``python -m bench.gen_query_db``.
 
-    python -m bench.bench_queries --runs 50
+    python -m bench.bench_queries --runs 50 [--only postgresql] [--query "prefix + phrase"]
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,8 +24,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bench.gen_query_db import COMMON, DEFAULT_POSTGRES, DEFAULT_SQLITE, KINDS
+from bench.runs import DEFAULT_RUNS, Spread, load_average
 from tracker.db import Database
 from tracker.db.models import Event, Instrument
+from tracker.link.curated import EVENT_KINDS
 from tracker.query import (
     EventFilter,
     data_freshness,
@@ -38,6 +42,10 @@ from tracker.query import (
 )
 
 Query = Callable[[Session, random.Random], Any]
+
+
+# the generated kinds the tracker still knows (the others are refused as input)
+SEARCHED_KINDS = [kind for kind in KINDS if kind in EVENT_KINDS]
 
 
 def _day(rng: random.Random) -> date:
@@ -77,7 +85,10 @@ def queries(params: Params) -> dict[str, Query]:
             s, EventFilter(text=f'{r.choice(COMMON)[:3]}* "{r.choice(COMMON)} {r.choice(COMMON)}"')
         ),
         "events: date range + kind": lambda s, r: search_events(
-            s, EventFilter(start=(d := _day(r)), end=d + timedelta(days=90), kind=r.choice(KINDS))
+            s,
+            EventFilter(
+                start=(d := _day(r)), end=d + timedelta(days=90), kind=r.choice(SEARCHED_KINDS)
+            ),
         ),
         "events: entity alias": lambda s, r: search_events(
             s, EventFilter(entity=f"synalias{r.randrange(300)}")
@@ -94,7 +105,7 @@ def queries(params: Params) -> dict[str, Query]:
             s,
             EventFilter(
                 sort="impact",
-                kind=r.choice(KINDS),
+                kind=r.choice(SEARCHED_KINDS),
                 start=(d := _day(r)),
                 end=d + timedelta(days=365),
             ),
@@ -125,34 +136,50 @@ def queries(params: Params) -> dict[str, Query]:
     }
 
 
-def measure(url: str, runs: int, seed: int) -> dict[str, tuple[float, float]]:
+@dataclass(frozen=True)
+class Timing:
+    """One query's runs in ms: median, p95 and range, and the 1-minute load meanwhile."""
+
+    p95: float
+    spread: Spread
+    load: float
+
+    @property
+    def p50(self) -> float:
+        return self.spread.median
+
+
+def measure(url: str, runs: int, seed: int, only: str | None = None) -> dict[str, Timing]:
     database = Database.connect(url)
     try:
         with database.session() as session:
             params = Params(session)
-        results: dict[str, tuple[float, float]] = {}
+        results: dict[str, Timing] = {}
         for name, query in queries(params).items():
+            if only and only not in name:
+                continue
             rng = random.Random(seed)
             with database.session() as session:
                 query(session, rng)  # warm-up: plan caches, pool
             timings = []
+            loads = []
             for _ in range(runs):
                 with database.session() as session:
                     started = time.perf_counter()
                     query(session, rng)
                     timings.append((time.perf_counter() - started) * 1000)
+                loads.append(os.getloadavg()[0])
             timings.sort()
             p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
-            results[name] = (statistics.median(timings), p95)
-            print(f"  {name:<38} p50 {results[name][0]:8.1f} ms  p95 {p95:8.1f} ms", flush=True)
+            result = results[name] = Timing(p95, Spread.of(timings), max(loads))
+            print(
+                f"  {name:<38} p50 {result.p50:8.1f} ms  p95 {p95:8.1f} ms  "
+                f"max {result.spread.high:8.1f} ms  load {result.load:5.2f}",
+                flush=True,
+            )
         return results
     finally:
         database.dispose()
-
-
-def _load() -> str:
-    """The 1/5/15-minute load averages: figures from a busy machine are inflated."""
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -160,27 +187,40 @@ def main() -> None:
     parser.add_argument("--sqlite-url", default=DEFAULT_SQLITE)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--query", help="only the queries whose name contains this")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.runs < DEFAULT_RUNS:
+        parser.error(f"--runs must be at least {DEFAULT_RUNS}: a median of fewer says little")
     backends = {"sqlite": args.sqlite_url, "postgresql": args.postgres_url}
     if args.only:
         backends = {args.only: backends[args.only]}
     results = {}
     for backend, url in backends.items():
-        print(f"{backend}: {url}  (load average {_load()})", flush=True)
-        results[backend] = measure(url, args.runs, args.seed)
-        print(f"  done (load average {_load()})", flush=True)
+        print(f"{backend}: {url}  ({load_average()})", flush=True)
+        results[backend] = measure(url, args.runs, args.seed, args.query)
+        print(f"  done ({load_average()})", flush=True)
     names = list(next(iter(results.values())))
-    header = f"{'query':<38}" + "".join(f"{b + ' p50':>16}{b + ' p95':>16}" for b in results)
+    if not names:
+        raise SystemExit(f"no query name contains {args.query!r}")
+    header = f"{'query':<38}" + "".join(
+        f"{b + ' p50':>16}{b + ' p95':>16}{'load':>6}" for b in results
+    )
     print()
-    print(f"{args.runs} runs per query, milliseconds")
+    print(
+        f"{args.runs} runs per query, milliseconds; load = highest 1-minute load average meanwhile"
+    )
     print(header)
     for name in names:
-        cells = "".join(f"{results[b][name][0]:16.1f}{results[b][name][1]:16.1f}" for b in results)
+        cells = "".join(
+            f"{results[b][name].p50:16.1f}{results[b][name].p95:16.1f}{results[b][name].load:6.1f}"
+            for b in results
+        )
         print(f"{name:<38}{cells}")
-    worst = {b: max(r[name][1] for name in names) for b, r in results.items()}
+    worst = {b: max(r[name].p95 for name in names) for b, r in results.items()}
     print("worst p95: " + ", ".join(f"{b} {value:.1f} ms" for b, value in worst.items()))
+    print(f"after: {load_average()}")
 
 
 if __name__ == "__main__":

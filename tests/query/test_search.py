@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, update
+from sqlalchemy import text as sql_text
 
 from tests.query.conftest import corpus_headlines
 from tracker.db import Database
@@ -133,3 +134,78 @@ def test_index_follows_updates_and_deletes(
     with database.session() as session:
         session.execute(delete(Article).where(Article.id == article_id))
     assert search(database, "zebracorn") == set()
+
+
+def _phrase_texts(titles: list[str]) -> list[str]:
+    """Phrases from real titles: adjacent, reversed, gapped, prefixed, hyphenated."""
+    texts = []
+    for title in titles:
+        tokens = re.findall(r"[^\W_]+", title.lower())
+        if len(tokens) < 4:
+            continue
+        texts += [
+            f'"{tokens[1]} {tokens[2]}"',
+            f'"{tokens[2]} {tokens[1]}"',
+            f'"{tokens[0]} {tokens[2]}"',
+            f'{tokens[0][:3]}* "{tokens[1]} {tokens[2]} {tokens[3]}"',
+            f"{tokens[0]}-{tokens[1]}-{tokens[2][:3]}*",
+            f'"{tokens[0]} the {tokens[1]}"',
+        ]
+    return texts
+
+
+def test_phrases_match_the_same_rows_with_or_without_the_word_pair_index(
+    database: Database, headlines: list[tuple[int, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pair condition only narrows what PostgreSQL rechecks: the matches stay the same."""
+    from tracker.query import search as search_module
+
+    texts = _phrase_texts([title for _, title in headlines[::4]])
+    assert len(texts) >= 30
+    narrowed = [search(database, text) for text in texts]
+    monkeypatch.setattr(search_module, "_pg_phrase_conditions", lambda table, terms: [])
+    exact = [search(database, text) for text in texts]
+    assert narrowed == exact
+    assert sum(1 for found in exact if found) >= 10  # the phrases do find headlines
+    assert any(not found for found in exact)  # and some (reversed, gapped) find none
+
+
+def test_phrase_pairs_are_the_adjacent_words_outside_stop_words() -> None:
+    from tracker.query.search import _phrase_pairs
+
+    assert _phrase_pairs(SearchTerm(("cost", "cheap"))) == "cost cheap"
+    assert _phrase_pairs(SearchTerm(("open", "source", "mod"), prefix=True)) == "open source"
+    assert _phrase_pairs(SearchTerm(("meet", "the", "man"))) is None  # meet <2> man
+    assert _phrase_pairs(SearchTerm(("chip",))) is None
+    assert _phrase_pairs(SearchTerm(("chip", "mak"), prefix=True)) is None
+
+
+@pytest.mark.postgres
+def test_word_pairs_of_a_document_include_every_phrase_it_matches(
+    postgres_template_url: str,
+) -> None:
+    """tracker_bigrams (migration 0011): a phrase match implies the pairs, hyphens included."""
+    query = sql_text(
+        "SELECT tracker_bigrams(to_tsvector('english', :doc)) "
+        "@> tracker_bigrams(to_tsvector('english', :phrase)), "
+        "to_tsvector('english', :doc) @@ phraseto_tsquery('english', :phrase), "
+        "tracker_bigrams(to_tsvector('english', :phrase))"
+    )
+    doc = "An open-source model cuts the cost of GPU training"
+    phrases = ("open-source model", "gpu training", "training gpu", "open source", "cost of gpu")
+    database = Database.connect(postgres_template_url)
+    try:
+        with database.engine.connect() as connection:
+            rows = [connection.execute(query, {"doc": doc, "phrase": p}).one() for p in phrases]
+    finally:
+        database.dispose()
+    # pairs held <=> phrase matched here; a stop word leaves no pair (cost <2> gpu)
+    assert [(row[0], row[1]) for row in rows] == [
+        (True, True),
+        (True, True),
+        (False, False),
+        (True, True),
+        (True, True),
+    ]
+    assert rows[1][2] == ["gpu train"]
+    assert rows[4][2] == []
