@@ -76,6 +76,17 @@ def test_market_move_reports_are_halved_below_news() -> None:
     assert "reports the move itself" in ranked["why"].iloc[1]
 
 
+def test_a_market_move_in_a_story_stands_for_the_story_and_is_not_halved() -> None:
+    """The sell-off event of the DeepSeek story carries the reports folded into it: it
+    outranks a same-day headline about the firm that no one else covered."""
+    ranked = _rank(
+        _candidate(1, kind="market_move", link="headline", story_id=10, story_articles=20),
+        _candidate(2, link="headline", source_count=1, story_articles=1),
+    )
+    assert list(ranked["event_id"]) == [1, 2]
+    assert "reports the move, for its story" in ranked["why"].iloc[0]
+
+
 def test_same_story_folds_and_a_missing_story_is_its_own() -> None:
     ranked = _rank(
         _candidate(1, story_id=10, link="headline"),

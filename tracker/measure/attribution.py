@@ -27,7 +27,10 @@ importance     0.15    ``events.importance`` squashed to i / (1 + i)
 =============  ======  ==================================================================
 
 An event of kind ``market_move`` ("Nvidia falls about 17%") reports the move itself rather
-than causing it: its score is halved, so it leads only when no news does. Scores are rounded
+than causing it: on its own its score is halved, so it leads only when no news does. In a
+story (``events.story_id``) it is that story's happening of the day, carrying the reports
+folded into it (the NYT, Verge and Ars pieces on the DeepSeek sell-off), so it is scored
+like any other event of the story. Scores are rounded
 to 6 decimals, so SQLite and PostgreSQL (and any platform) rank identically.
 
 Ties are broken by, in order: the later day 0 (smaller lag), the stronger link, more
@@ -130,9 +133,10 @@ def score_components(candidates: pd.DataFrame) -> pd.DataFrame:
         + WEIGHTS["coverage"] * coverage
         + WEIGHTS["importance"] * importance
     )
-    score = np.where(
-        candidates["kind"].to_numpy() == "market_move", score * MOVE_REPORT_FACTOR, score
-    )
+    bare_report = (candidates["kind"].to_numpy() == "market_move") & candidates[
+        "story_id"
+    ].isna().to_numpy()
+    score = np.where(bare_report, score * MOVE_REPORT_FACTOR, score)
     return pd.DataFrame(
         {
             "link_value": np.round(link_value, DECIMALS),
@@ -145,7 +149,7 @@ def score_components(candidates: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-WHY_KEYS = ("role", "link", "lag", "source_count", "is_novel", "kind")
+WHY_KEYS = ("role", "link", "lag", "source_count", "is_novel", "kind", "in_story")
 ROLE_WORDS = {
     "primary": "highest score",
     "same_story": "same story as the primary",
@@ -153,13 +157,19 @@ ROLE_WORDS = {
 }
 
 
-def _why_line(role: str, link: str, lag: int, sources: int, novel: bool, kind: str) -> str:
+def _why_line(
+    role: str, link: str, lag: int, sources: int, novel: bool, kind: str, in_story: bool
+) -> str:
     when = "day 0 is this session" if lag == 0 else f"day 0 {int(lag)} session(s) earlier"
     line = f"{ROLE_WORDS[role]}: {LINK_WORDS[link]}; {when}; {int(sources)} source(s)" + (
         ", first report" if novel else ""
     )
     if kind == "market_move":
-        line += "; reports the move itself (score halved)"
+        line += (
+            "; reports the move, for its story"
+            if in_story
+            else "; reports the move itself (score halved)"
+        )
     return line
 
 
@@ -169,7 +179,7 @@ def _why(frame: pd.DataFrame) -> pd.Series:
     Built once per distinct combination (a few thousand at most), then joined back: the
     line is the same for every candidate sharing them.
     """
-    keys = frame[list(WHY_KEYS)]
+    keys = frame.assign(in_story=frame["story_id"].notna())[list(WHY_KEYS)]
     unique = keys.drop_duplicates()
     lines = [_why_line(*values) for values in unique.itertuples(index=False, name=None)]
     table = unique.assign(why=lines)

@@ -134,7 +134,9 @@ def load_links(
     records = []
     for row in links:
         event = events[row.event_id]
-        if row.event_id not in day0:
+        if row.event_id not in day0 or event.parent_id is not None:
+            # a detected or report event merged into a happening (hidden from every list):
+            # its articles and tickers are the parent's, which stands for it here
             continue
         tier = reason_tier(row.reason or "")
         pattern = patterns.get(row.instrument_id)
