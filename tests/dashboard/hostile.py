@@ -97,6 +97,8 @@ def build_hostile_database(demo_url: str, directory: Path) -> HostileDatabase:
                     reference_url=HOSTILE_URL,
                     article_count=1,
                     source_count=1,
+                    # at the top of the default (importance) order, where a reader meets it
+                    importance=100.0,
                 )
                 session.add_all([article, event])
                 session.flush()

@@ -88,6 +88,7 @@ def test_stored_significant_moves_put_an_event_first(database: Database) -> None
                     status="ok",
                     car=-0.12,
                     car_p=p,
+                    q_value=p,  # significance is read from the stored q-value
                     input_fingerprint="x",
                 )
             )
