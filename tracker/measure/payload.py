@@ -52,20 +52,9 @@ GROUP_KEYS = (
     "corrado_z",
     "gsign_z",
 )
-# The robust and power statistics (issue 19): in the JSON output, not in the table columns.
-ROBUST_GROUP_KEYS = (
-    "grank_z",
-    "grank_t",
-    "grank_p",
-    "skew_t",
-    "skew_p",
-    "perm_p",
-    "boot_p",
-    "bhar_mean",
-    "bhar_skew_t",
-    "bhar_skew_p",
-    "mde",
-)
+# The robust and power statistics (issue 19): in the JSON output, not in the table columns;
+# the engine's list from GRANK on (tracker.impact.significance.GROUP_STATISTIC_NAMES).
+ROBUST_GROUP_KEYS = GROUP_STATISTIC_NAMES[GROUP_STATISTIC_NAMES.index("grank_z") :]
 # Every group status a GroupImpact row can carry.
 GROUP_OK = "ok"
 GROUP_PENDING = "pending"
