@@ -100,3 +100,16 @@ def test_a_non_significant_move_shows_what_could_have_been_detected() -> None:
     for rendered in (render_text(content), render_html(content)):
         assert rendered.count("detectable from") == 1
         assert "(detectable from ±8.45%)" in rendered
+
+
+def test_each_move_of_the_text_digest_is_on_its_own_line() -> None:
+    """A block tag at the end of the move line made Jinja's trim_blocks eat its line break,
+    so every ticker of an event ran together on one line."""
+    content = synthetic_content()
+    event = content.events[0]
+    moves = [replace(move, q_value=0.0004) for move in event.tickers]
+    text = render_text(replace(content, events=[replace(event, tickers=moves)]))
+    lines = [line for line in text.splitlines() if " q<0.001" in line]  # the event's moves
+    assert len(lines) == len(moves) >= 2
+    assert [line.split()[0] for line in lines] == [move.ticker for move in moves]
+    assert all(line.count(" abnormal ") == 1 for line in lines)

@@ -39,10 +39,25 @@ def dollars(value: float | None) -> str:
     return f"{sign}${size / 1e6:,.1f}m"
 
 
-def p_value(value: float | None) -> str:
+def p_value(value: float | None, name: str = "p") -> str:
+    """``p<0.001`` / ``p=0.004``; ``name="q"`` for a q-value; a missing value is ``n/a``."""
     if value is None:
         return "n/a"
-    return "p<0.001" if value < 0.001 else f"p={value:.3f}"
+    return f"{name}<0.001" if value < 0.001 else f"{name}={value:.3f}"
+
+
+def q_value(value: float | None) -> str:
+    """The Benjamini-Hochberg q-value as the p-value is shown; nothing when there is none."""
+    return "" if value is None else " " + p_value(value, "q")
+
+
+def detectable(move: object) -> str:
+    """`` (detectable from ±6.50%)`` beside a move that is not significant and has an MDE:
+    "not significant" then reads "too noisy to tell", not "no effect"."""
+    mde = getattr(move, "mde", None)
+    if getattr(move, "significant", False) or not mde:
+        return ""
+    return f" (detectable from ±{mde * 100:.2f}%)"
 
 
 def colour(value: float | None) -> str:
@@ -84,6 +99,8 @@ def _environment() -> Environment:
         percent=percent,
         dollars=dollars,
         p_value=p_value,
+        q_value=q_value,
+        detectable=detectable,
         colour=colour,
         local_time=local_time,
         safe_url=safe_url,
