@@ -330,3 +330,30 @@ def test_a_benchmark_without_prices_is_refused_and_nothing_is_rewritten(
         )
     assert ok_before
     assert ok_after == ok_before
+
+
+def test_an_event_merged_into_another_is_not_measured_and_loses_its_rows(
+    priced_database: Database, settings: Settings, january: Events
+) -> None:
+    compute_impacts(priced_database, settings, now=FIRST)
+    assert firm_rows(priced_database, january.rebound)
+    with priced_database.session() as session:
+        session.execute(
+            update(Event).where(Event.id == january.rebound).values(parent_id=january.selloff)
+        )
+    report = compute_impacts(priced_database, settings, now=LATER)
+    outcome = next(o for o in report.events if o.event_id == january.rebound)
+    assert outcome.merged_into == january.selloff
+    assert outcome.removed > 0
+    assert outcome.computed == 0
+    assert f"merged into event {january.selloff}" in outcome.line
+    assert report.summary()["merged"] == 1
+    assert not firm_rows(priced_database, january.rebound)
+    assert not group_rows(priced_database, january.rebound)
+    assert firm_rows(priced_database, january.selloff)
+    # split again: measured again on the next run
+    with priced_database.session() as session:
+        session.execute(update(Event).where(Event.id == january.rebound).values(parent_id=None))
+    again = compute_impacts(priced_database, settings, now=LATER)
+    assert next(o for o in again.events if o.event_id == january.rebound).computed > 0
+    assert firm_rows(priced_database, january.rebound)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from tracker.config import Settings
 from tracker.db import Database, utcnow
-from tracker.db.models import Event, FirmImpact, GroupImpact
+from tracker.db.models import AnchoredImpact, Event, FirmImpact, GroupImpact
 from tracker.errors import ConfigError
 from tracker.impact.multitest import bh_qvalues
 from tracker.impact.significance import GroupResult
@@ -100,12 +100,18 @@ class EventOutcome:
     groups_unchanged: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     error: str | None = None
+    merged_into: int | None = None
 
     @property
     def line(self) -> str:
         """One human line for the CLI."""
         if self.error:
             return f"{self.event_id} {self.slug}: FAILED: {self.error}"
+        if self.merged_into is not None:
+            return (
+                f"{self.event_id} {self.slug}: merged into event {self.merged_into}, measured"
+                f" there (removed {self.removed} stored results)"
+            )
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items())) or "no tickers"
         return (
             f"{self.event_id} {self.slug} day0 {self.day0}: computed {self.computed}, "
@@ -169,6 +175,7 @@ class ImpactReport:
         return {
             "model": self.model,
             "events": len(self.events),
+            "merged": sum(outcome.merged_into is not None for outcome in self.events),
             "computed": self.computed,
             "unchanged": self.unchanged,
             "pending": self.pending,
@@ -199,6 +206,11 @@ def build_plans(
     for event in events:
         outcome = EventOutcome(event.id, event.slug, event.day0)
         report.events.append(outcome)
+        if event.parent_id is not None:
+            # merged into a happening and hidden from every list: its articles count for
+            # the parent, which is the one measured (once, so no move is counted twice)
+            outcome.merged_into = event.parent_id
+            continue
         try:
             day0 = event_day0(event, calendar)
         except ValueError as exc:
@@ -507,6 +519,15 @@ def write_event(
     outcome.removed += len(item.obsolete_instruments) * len(params.event_windows)
 
 
+def remove_results(session: Session, event_id: int) -> int:
+    """Delete an event's stored firm, group and anchored results; returns rows removed."""
+    removed = 0
+    for table in (FirmImpact, GroupImpact, AnchoredImpact):
+        result = session.execute(delete(table).where(table.event_id == event_id))
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed
+
+
 def store_q_values(session: Session, event_ids: Sequence[int], model: str) -> int:
     """Benjamini-Hochberg q-values of car_p across each event's tickers, per window.
 
@@ -603,6 +624,11 @@ def compute_impacts(
             session, [plan.event_id for plan in plans], model
         )
     outcomes = {outcome.event_id: outcome for outcome in report.events}
+    merged = [o for o in report.events if o.merged_into is not None]
+    if merged:
+        with db.session() as session:
+            for outcome in merged:
+                outcome.removed += remove_results(session, outcome.event_id)
     work = [
         item
         for item in plan_work(plans, inputs, params, stored_firms, stored_groups, outcomes)
