@@ -466,8 +466,9 @@ def merge_score(
 ) -> float:
     """Centroid cosine damped by the time between the two, plus the shared-entity bonus,
     plus the entity-and-time bonus when both are mainly about one distinctive entity or both
-    report a market move (one of them mainly). Zero when the centroids share too few words
-    beyond entity names (``merge_min_text``): a company is not a happening."""
+    report a market move (one of them mainly). Zero instead of a merging score when the
+    centroids share too few words beyond entity names (``merge_min_text``): a company is not
+    a happening."""
     if a.norm_sq <= 0 or b.norm_sq <= 0:
         return 0.0
     cosine = _dot(a.vector, b.vector) / math.sqrt(a.norm_sq * b.norm_sq)
@@ -475,14 +476,20 @@ def merge_score(
     decay = math.exp(-gap / params.merge_decay_hours)
     top_a = frozenset(e for e, _ in a.entities.most_common(6))
     top_b = [e for e, _ in b.entities.most_common(6)]
-    if params.merge_min_text and _content_cosine(a, b) * decay < params.merge_min_text:
-        return 0.0
     score = cosine * decay + params.entity_bonus * _jaccard(top_a, top_b)
     if params.entity_time_bonus and gap <= params.entity_gap.total_seconds() / 3600:
         one_name = main_entities(a) & main_entities(b) & distinct
         one_move = (a.is_market or b.is_market) and a.market_reports and b.market_reports
         if one_name or one_move:
             score += params.entity_time_bonus
+    # the floor on shared words only matters for a pair that would merge (and costs a pass
+    # over the centroid, so it is not paid for the others)
+    if (
+        score >= params.merge_threshold
+        and params.merge_min_text
+        and _content_cosine(a, b) * decay < params.merge_min_text
+    ):
+        return 0.0
     return score
 
 
