@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from tracker.link.cluster import ClusterParams, Doc, cluster_documents, tokens
+from tracker.link.cluster import (
+    Cluster,
+    ClusterParams,
+    Doc,
+    Vectoriser,
+    cluster_documents,
+    merge_score,
+    tokens,
+)
 
 T0 = datetime(2025, 1, 27, 8, tzinfo=UTC)
 
@@ -148,7 +156,11 @@ def test_shared_distinctive_entity_and_time_merge_different_words() -> None:
         "Allies get unrestricted access while others face numerical limits",
     ]
     docs = docs_of(words, T0, 0, frozenset({"export-controls"}))
-    apart = ClusterParams(join_threshold=2.0, merge_threshold=0.3, entity_bonus=0.0)
+    # no word in common at all: the floor on shared words (merge_min_text) is set aside to
+    # see the entity-and-time bonus alone
+    apart = ClusterParams(
+        join_threshold=2.0, merge_threshold=0.3, entity_bonus=0.0, merge_min_text=0.0
+    )
     assignments, _ = cluster_documents(docs, params=apart)
     assert len(groups(assignments)) == 2
     together = replace(apart, entity_time_bonus=0.3)
@@ -159,3 +171,103 @@ def test_shared_distinctive_entity_and_time_merge_different_words() -> None:
     )
     assignments, _ = cluster_documents(later, params=together)
     assert len(groups(assignments)) == 2  # beyond entity_gap: the words must agree
+
+
+def _cluster_of(docs: list[Doc], vectoriser: Vectoriser, key: int) -> Cluster:
+    cluster = Cluster(key=key, first_at=docs[0].at, last_at=docs[0].at)
+    for doc in docs:
+        cluster.add(doc, vectoriser.vector(doc))
+    return cluster
+
+
+def test_a_shared_company_alone_does_not_merge_two_happenings() -> None:
+    """Recorded headlines of one Apple week (the Sports app; quarterly results): the entity
+    bonuses add up past the merge threshold, the words beyond "Apple" do not."""
+    apple = frozenset({"apple"})
+    sports = [
+        Doc(
+            1,
+            T0,
+            "Apple’s Sports app now tells you where you can watch nationally broadcast games",
+            "",
+            apple,
+            "a",
+        ),
+        Doc(
+            2,
+            T0 + timedelta(hours=11),
+            "Apple Sports is making game day a whole lot easier - here's how",
+            "",
+            apple,
+            "b",
+        ),
+    ]
+    results = [
+        Doc(
+            3,
+            T0 + timedelta(hours=20),
+            "Apple reports best-ever earnings even as iPhone revenue slips",
+            "",
+            apple,
+            "a",
+        ),
+        Doc(
+            4,
+            T0 + timedelta(hours=22),
+            "Q1 earnings: Apple sees a sales slip in China, worrying investors",
+            "",
+            apple,
+            "c",
+        ),
+    ]
+    params = ClusterParams()
+    vectoriser = Vectoriser(sports + results, params)
+    a, b = _cluster_of(sports, vectoriser, -1), _cluster_of(results, vectoriser, -2)
+    assert merge_score(a, b, params, apple) == 0.0
+    without_floor = replace(params, merge_min_text=0.0)
+    assert merge_score(a, b, without_floor, apple) >= params.merge_threshold
+
+
+def test_same_day_market_reports_are_one_move() -> None:
+    """Recorded 2025-01-27 headlines: a premarket report naming no company joins the
+    sell-off coverage through the market-move bonus; without the flag it stays apart."""
+    china = frozenset({"deepseek"})
+    selloff = [
+        Doc(
+            1,
+            T0,
+            "DeepSeek's 'cheap' Chinese AI chatbot sparks tech stock selloff",
+            "",
+            china,
+            "a",
+            market=True,
+        ),
+        Doc(
+            2,
+            T0 + timedelta(hours=7),
+            "Tech stocks fall as China's DeepSeek sparks U.S. worries about the AI race",
+            "",
+            china,
+            "b",
+            market=True,
+        ),
+    ]
+    premarket = Doc(
+        3,
+        T0 - timedelta(minutes=20),
+        "Stocks Markets Fall Sharply as Investors Worry About China's AI Advances",
+        "",
+        frozenset(),
+        "c",
+        market=True,
+    )
+    params = ClusterParams()
+    vectoriser = Vectoriser([*selloff, premarket], params)
+    coverage = _cluster_of(selloff, vectoriser, -1)
+    report = _cluster_of([premarket], vectoriser, -2)
+    assert merge_score(coverage, report, params) >= params.merge_threshold
+    unflagged = _cluster_of([replace(premarket, market=False)], vectoriser, -3)
+    assert merge_score(coverage, unflagged, params) < merge_score(coverage, report, params)
+    assert merge_score(coverage, unflagged, params) + params.entity_time_bonus == merge_score(
+        coverage, report, params
+    )

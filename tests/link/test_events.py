@@ -189,15 +189,16 @@ def test_quality_on_the_hand_labels(data_dir: Path, tmp_path: Path) -> None:
     assert scores.labelled >= 300
     assert scores.entity_precision >= 0.99
     assert scores.entity_recall >= 0.99
-    # floors at the figures of the four-day merge pass on 377 labels (was: pairwise recall
-    # 0.613, separation 0.997, purity 0.96, inverse purity 0.934 on the same labels)
-    assert scores.pairwise_recall >= 0.86
+    # floors a little under the figures with the shared-words floor and the market-move
+    # bonus on 377 labels (pairwise recall 0.918, separation 0.996, purity 0.92, inverse
+    # purity 0.971, held-out purity 0.956; before: 0.867, 0.996, 0.91, 0.971, 0.939)
+    assert scores.pairwise_recall >= 0.91
     assert scores.separation >= 0.99
-    assert scores.purity >= 0.9
-    assert scores.inverse_purity >= 0.97
+    assert scores.purity >= 0.915
+    assert scores.inverse_purity >= 0.965
     held_out_purity, held_out_inverse = scores.by_split["B"]
-    assert held_out_purity >= 0.93
-    assert held_out_inverse >= 0.98
+    assert held_out_purity >= 0.95
+    assert held_out_inverse >= 0.975
     assert scores.worthy_precision >= 0.94
     assert scores.worthy_recall >= 0.99
     # the DeepSeek story is a few events, neither one blob nor one event per article

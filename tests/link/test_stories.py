@@ -6,12 +6,22 @@ shipped dictionary, so each case isolates one part of the rule.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from tracker.db.models import Entity, Event, EventEntity, Story
+from tracker.db.models import (
+    Article,
+    ArticleEntity,
+    Entity,
+    Event,
+    EventArticle,
+    EventEntity,
+    Feed,
+    Story,
+)
 from tracker.link.curated import day0_of
 from tracker.link.events import load_curated_events, prepare
 from tracker.link.stories import build_stories, story_of_event
@@ -129,3 +139,65 @@ def test_two_fitting_events_start_a_detected_story(database) -> None:
         assert story.title.startswith("Nvidia: ")
         assert story.first_reported_at == MON
         assert story.event_count == 2
+
+
+def _with_articles(session, event_id: int, naming: list[list[str]]) -> None:
+    """Articles for an event, each naming the given entities (synthetic rows)."""
+    ids = dict(session.execute(select(Entity.slug, Entity.id)).all())
+    feed = Feed(url=f"https://example.invalid/feed-{event_id}", name="synthetic")
+    session.add(feed)
+    session.flush()
+    event = session.get_one(Event, event_id)
+    for index, slugs in enumerate(naming):
+        key = f"https://example.invalid/{event_id}/{index}"
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        at = event.first_reported_at + timedelta(hours=index)
+        article = Article(
+            feed_id=feed.id,
+            guid=key,
+            dedupe_key=digest,
+            canonical_url=key,
+            title=f"{event.title} ({index})",
+            summary_html="",
+            summary_text="",
+            published_at=at,
+            first_seen_at=at,
+            content_hash=digest,
+        )
+        session.add(article)
+        session.flush()
+        session.add(
+            EventArticle(event_id=event_id, article_id=article.id, relevance=1.0, reason="t")
+        )
+        for slug in slugs:
+            session.add(
+                ArticleEntity(
+                    article_id=article.id,
+                    entity_id=ids[slug],
+                    relevance=0.6,
+                    in_title=True,
+                    mentions=1,
+                )
+            )
+    event.article_count = len(naming)
+    session.flush()
+
+
+def test_an_entity_one_article_names_does_not_carry_its_event_into_a_story(
+    database, tmp_path: Path
+) -> None:
+    """The demo's Apple cluster held one article on "Apple researchers reveal the secret sauce
+    behind DeepSeek AI" and went into the DeepSeek story: an event joins a story through the
+    names most of its articles carry."""
+    _curated_story(database, tmp_path)
+    with database.session() as session:
+        prepare(session)
+        title = "Apple researchers reveal the Acme reasoning model R9 secret sauce"
+        passing = _event(session, title, MON + timedelta(days=1), ["apple", "deepseek"])
+        _with_articles(session, passing, [["apple", "deepseek"], ["apple"], ["apple"]])
+        about = _event(session, title + " again", MON + timedelta(days=1), ["apple", "deepseek"])
+        _with_articles(session, about, [["apple", "deepseek"], ["deepseek"], ["apple"]])
+        build_stories(session)
+        story = session.scalars(select(Story).where(Story.slug == "deepseek")).one()
+        assert session.get_one(Event, passing).story_id != story.id
+        assert session.get_one(Event, about).story_id == story.id

@@ -11,6 +11,8 @@ A single pass decides on each article alone, so a story whose first reports used
 (or came two days apart) starts several clusters. A second pass (``merge_clusters``) therefore
 merges clusters agglomeratively, best pair first, on the same kind of score computed between
 centroids: a story is judged on all its articles, not on the one that happened to come first.
+The entity bonuses only strengthen word evidence: two clusters that share nothing but a
+company's name ("apple", "@apple") never merge (``merge_min_text``).
 It only merges clusters close in time (``merge_gap``) whose union stays within ``max_span``, and
 only where a cluster touched by this run is involved, so re-running changes nothing.
 
@@ -118,6 +120,9 @@ class Doc:
     text: str = ""
     entities: frozenset[str] = frozenset()
     source: str = ""
+    # reports a market move (stocks fall, a sell-off): same-day market reports that share
+    # words are one move whatever company names each headline leads with
+    market: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,9 @@ class ClusterParams:
     entity_time_bonus: float = 0.1
     entity_gap: timedelta = timedelta(hours=24)
     distinct_share: float = 0.03
+    # the bonuses strengthen word evidence, never replace it: two clusters merge only when
+    # their centroids share words beyond entity names ("apple", "@apple") at least this much
+    merge_min_text: float = 0.05
 
 
 @dataclass
@@ -166,6 +174,11 @@ class Cluster:
     is_novel: bool = True
     follows: int | None = None
     absorbed: list[int] = field(default_factory=list)  # keys of clusters merged into this one
+    market_reports: int = 0  # members that report a market move
+
+    @property
+    def is_market(self) -> bool:
+        return 2 * self.market_reports >= len(self.members) > 0
 
     def add(self, doc: Doc, vec: dict[str, float], dot: float | None = None) -> None:
         if dot is None:
@@ -175,6 +188,7 @@ class Cluster:
             self.vector[term] = self.vector.get(term, 0.0) + weight
         self.entities.update(doc.entities)
         self.members.append(doc.key)
+        self.market_reports += doc.market
         self.first_at = min(self.first_at, doc.at)
         self.last_at = max(self.last_at, doc.at)
 
@@ -185,6 +199,7 @@ class Cluster:
             self.vector[term] = self.vector.get(term, 0.0) + weight
         self.entities.update(other.entities)
         self.members.extend(other.members)
+        self.market_reports += other.market_reports
         self.first_at = min(self.first_at, other.first_at)
         self.last_at = max(self.last_at, other.last_at)
         self.absorbed.extend([other.key, *other.absorbed])
@@ -429,11 +444,31 @@ def main_entities(cluster: Cluster) -> frozenset[str]:
     return frozenset(e for e, c in cluster.entities.items() if c >= half)
 
 
+def _entity_terms(cluster: Cluster) -> set[str]:
+    """The tokens that only name a cluster's entities: ``@slug`` and the slug's words."""
+    names = set()
+    for slug in cluster.entities:
+        names.add(f"@{slug}")
+        names.update(tokens(slug.replace("-", " ")))
+    return names
+
+
+def _content_cosine(a: Cluster, b: Cluster) -> float:
+    """Centroid cosine over the words that are not entity names (nor ``@entity`` tokens)."""
+    skip = _entity_terms(a) | _entity_terms(b)
+    small, large = (a.vector, b.vector) if len(a.vector) <= len(b.vector) else (b.vector, a.vector)
+    dot = sum(w * large.get(t, 0.0) for t, w in small.items() if t not in skip)
+    return dot / math.sqrt(a.norm_sq * b.norm_sq)
+
+
 def merge_score(
     a: Cluster, b: Cluster, params: ClusterParams, distinct: frozenset[str] = frozenset()
 ) -> float:
     """Centroid cosine damped by the time between the two, plus the shared-entity bonus,
-    plus the entity-and-time bonus when both are mainly about one distinctive entity."""
+    plus the entity-and-time bonus when both are mainly about one distinctive entity or both
+    report a market move (one of them mainly). Zero instead of a merging score when the
+    centroids share too few words beyond entity names (``merge_min_text``): a company is not
+    a happening."""
     if a.norm_sq <= 0 or b.norm_sq <= 0:
         return 0.0
     cosine = _dot(a.vector, b.vector) / math.sqrt(a.norm_sq * b.norm_sq)
@@ -442,12 +477,19 @@ def merge_score(
     top_a = frozenset(e for e, _ in a.entities.most_common(6))
     top_b = [e for e, _ in b.entities.most_common(6)]
     score = cosine * decay + params.entity_bonus * _jaccard(top_a, top_b)
+    if params.entity_time_bonus and gap <= params.entity_gap.total_seconds() / 3600:
+        one_name = main_entities(a) & main_entities(b) & distinct
+        one_move = (a.is_market or b.is_market) and a.market_reports and b.market_reports
+        if one_name or one_move:
+            score += params.entity_time_bonus
+    # the floor on shared words only matters for a pair that would merge (and costs a pass
+    # over the centroid, so it is not paid for the others)
     if (
-        params.entity_time_bonus
-        and gap <= params.entity_gap.total_seconds() / 3600
-        and main_entities(a) & main_entities(b) & distinct
+        score >= params.merge_threshold
+        and params.merge_min_text
+        and _content_cosine(a, b) * decay < params.merge_min_text
     ):
-        score += params.entity_time_bonus
+        return 0.0
     return score
 
 

@@ -104,6 +104,10 @@ KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
+MARKET_MOVE = dict(KIND_RULES)["market"]
+"""A headline reporting a market move; same-day ones sharing words are one move
+(``ClusterParams.entity_time_bonus``)."""
+
 
 @dataclass
 class LinkReport:
@@ -262,6 +266,7 @@ def link_new_articles(
                             body,
                             frozenset(m.slug for m in matches),
                             str(article.feed_id),
+                            market=bool(MARKET_MOVE.search(title)),
                         ),
                         {m.slug: m.relevance for m in matches},
                         frozenset(m.slug for m in matches if m.in_title),
@@ -332,6 +337,7 @@ def _seed_events(session: Session, since: datetime) -> dict[int, list[_ArticleIn
                     (article.summary_text or "")[:MAX_TEXT],
                     frozenset(relevance[article.id]),
                     str(article.feed_id),
+                    market=bool(MARKET_MOVE.search(article.title or "")),
                 ),
                 relevance[article.id],
                 frozenset(titled[article.id]),

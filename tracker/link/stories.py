@@ -31,7 +31,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.db.models import Article, Entity, Event, EventArticle, EventEntity, EventTheme, Story
+from tracker.db.models import (
+    Article,
+    ArticleEntity,
+    Entity,
+    Event,
+    EventArticle,
+    EventEntity,
+    EventTheme,
+    Story,
+)
 from tracker.link.curated import slugify
 
 CORE_SHARE = 0.5
@@ -122,6 +131,7 @@ def _items(session: Session, events: Sequence[Event]) -> list[_Item]:
     entities: dict[int, set[int]] = {i: set() for i in ids}
     themes: dict[int, set[int]] = {i: set() for i in ids}
     headlines: dict[int, list[str]] = {i: [] for i in ids}
+    sizes = {e.id: e.article_count for e in events}
     for chunk in _chunks(ids):
         for event_id, entity_id in session.execute(
             select(EventEntity.event_id, EventEntity.entity_id).where(
@@ -129,6 +139,19 @@ def _items(session: Session, events: Sequence[Event]) -> list[_Item]:
             )
         ):
             entities[event_id].add(entity_id)
+        named: dict[int, Counter[int]] = {}
+        for event_id, entity_id in session.execute(
+            select(EventArticle.event_id, ArticleEntity.entity_id)
+            .join(ArticleEntity, ArticleEntity.article_id == EventArticle.article_id)
+            .where(EventArticle.event_id.in_(chunk))
+        ):
+            named.setdefault(event_id, Counter())[entity_id] += 1
+        for event_id, counts in named.items():
+            articles = sizes.get(event_id, 0)
+            main = {e for e, c in counts.items() if c * 2 >= articles}
+            # an event is about the names most of its articles carry: one article on Apple
+            # research into DeepSeek does not take an Apple event into the DeepSeek story
+            entities[event_id] &= main
         for event_id, theme_id in session.execute(
             select(EventTheme.event_id, EventTheme.theme_id).where(EventTheme.event_id.in_(chunk))
         ):
