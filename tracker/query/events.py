@@ -329,8 +329,10 @@ def _ids_by_impact(
     rows from each end: every unread row lies between the two last values read, so rows
     at least that large are in their final order. Widen until ``limit`` events are certain.
     """
+    # event and CAR only: both are in the (model, window, car, car_p, event_id) index, so
+    # PostgreSQL reads the index alone (with the row id it also visited every row's page)
     base = (
-        select(FirmImpact.id, FirmImpact.event_id, FirmImpact.car)
+        select(FirmImpact.event_id, FirmImpact.car)
         .join(Event, Event.id == FirmImpact.event_id)
         .where(*scope.impact_conditions, *scope.event_conditions)
     )
@@ -345,10 +347,11 @@ def _ids_by_impact(
         low = session.execute(base.order_by(order.asc()).limit(batch)).all()
         high = session.execute(base.order_by(order.desc()).limit(batch)).all()
         complete = len(low) < batch
-        # car IS NOT NULL is among the impact conditions
-        rows = {row[0]: (row[1], float(row[2] or 0.0)) for row in (*low, *high)}
-        bound = 0.0 if complete else max(abs(low[-1][2] or 0.0), abs(high[-1][2] or 0.0))
-        ids = _distinct_events_by_magnitude(rows.values(), bound, limit)
+        # car IS NOT NULL is among the impact conditions; a row read from both ends counts
+        # once (as would two results of one event with the same CAR: one event, one value)
+        rows = dict.fromkeys((row[0], float(row[1] or 0.0)) for row in (*low, *high))
+        bound = 0.0 if complete else max(abs(low[-1][1] or 0.0), abs(high[-1][1] or 0.0))
+        ids = _distinct_events_by_magnitude(rows, bound, limit)
         if len(ids) == limit or complete:
             return ids
         batch *= 4
