@@ -228,18 +228,24 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
         )
     if flt.basket:
         # correlated (EXISTS), not IN: a basket touches a large share of events, so walking
-        # events in order and probing each is cheaper than collecting them all
+        # events in order and probing each is cheaper than collecting them all. OFFSET 0
+        # keeps each probe per event: without it PostgreSQL turns an OR of EXISTS into
+        # hashed subplans, i.e. collects every linked event (84 ms on the bench, 20,000
+        # of 500,000 event tickers) to test the first 123 events
         basket = find_basket(session, flt.basket)
+        per_event = 0 if backend == "postgresql" else None
         members = select(BasketMember.instrument_id).where(BasketMember.basket_id == basket.id)
         linked = (
             select(EventTicker.event_id)
             .where(EventTicker.event_id == Event.id, EventTicker.instrument_id.in_(members))
+            .offset(per_event)
             .correlate(Event)
             .exists()
         )
         grouped = (
             select(GroupImpact.id)
             .where(GroupImpact.event_id == Event.id, GroupImpact.basket_id == basket.id)
+            .offset(per_event)
             .correlate(Event)
             .exists()
         )
