@@ -337,6 +337,8 @@ class Event(Base):
         CheckConstraint("origin IN ('curated', 'detected')", name="origin"),
         Index("ix_events_first_reported_at", "first_reported_at"),
         Index("ix_events_kind_first_reported_at", "kind", "first_reported_at"),
+        # the lists' default order (importance, newest, id), walked instead of sorted
+        Index("ix_events_importance_first_reported_at", "importance", "first_reported_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -228,18 +228,24 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
         )
     if flt.basket:
         # correlated (EXISTS), not IN: a basket touches a large share of events, so walking
-        # events in order and probing each is cheaper than collecting them all
+        # events in order and probing each is cheaper than collecting them all. OFFSET 0
+        # keeps each probe per event: without it PostgreSQL turns an OR of EXISTS into
+        # hashed subplans, i.e. collects every linked event (84 ms on the bench, 20,000
+        # of 500,000 event tickers) to test the first 123 events
         basket = find_basket(session, flt.basket)
+        per_event = 0 if backend == "postgresql" else None
         members = select(BasketMember.instrument_id).where(BasketMember.basket_id == basket.id)
         linked = (
             select(EventTicker.event_id)
             .where(EventTicker.event_id == Event.id, EventTicker.instrument_id.in_(members))
+            .offset(per_event)
             .correlate(Event)
             .exists()
         )
         grouped = (
             select(GroupImpact.id)
             .where(GroupImpact.event_id == Event.id, GroupImpact.basket_id == basket.id)
+            .offset(per_event)
             .correlate(Event)
             .exists()
         )
@@ -329,8 +335,10 @@ def _ids_by_impact(
     rows from each end: every unread row lies between the two last values read, so rows
     at least that large are in their final order. Widen until ``limit`` events are certain.
     """
+    # event and CAR only: both are in the (model, window, car, car_p, event_id) index, so
+    # PostgreSQL reads the index alone (with the row id it also visited every row's page)
     base = (
-        select(FirmImpact.id, FirmImpact.event_id, FirmImpact.car)
+        select(FirmImpact.event_id, FirmImpact.car)
         .join(Event, Event.id == FirmImpact.event_id)
         .where(*scope.impact_conditions, *scope.event_conditions)
     )
@@ -345,10 +353,11 @@ def _ids_by_impact(
         low = session.execute(base.order_by(order.asc()).limit(batch)).all()
         high = session.execute(base.order_by(order.desc()).limit(batch)).all()
         complete = len(low) < batch
-        # car IS NOT NULL is among the impact conditions
-        rows = {row[0]: (row[1], float(row[2] or 0.0)) for row in (*low, *high)}
-        bound = 0.0 if complete else max(abs(low[-1][2] or 0.0), abs(high[-1][2] or 0.0))
-        ids = _distinct_events_by_magnitude(rows.values(), bound, limit)
+        # car IS NOT NULL is among the impact conditions; a row read from both ends counts
+        # once (as would two results of one event with the same CAR: one event, one value)
+        rows = dict.fromkeys((row[0], float(row[1] or 0.0)) for row in (*low, *high))
+        bound = 0.0 if complete else max(abs(low[-1][1] or 0.0), abs(high[-1][1] or 0.0))
+        ids = _distinct_events_by_magnitude(rows, bound, limit)
         if len(ids) == limit or complete:
             return ids
         batch *= 4
