@@ -8,7 +8,7 @@ model and window; when a ticker or basket filter is given they consider only tha
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -384,20 +384,32 @@ def _summaries(session: Session, ids: list[int], scope: _Scope) -> list[EventSum
     if not ids:
         return []
     events = {event.id: event for event in session.scalars(select(Event).where(Event.id.in_(ids)))}
+    return event_summaries(session, [events[i] for i in ids], scope.impact_conditions)
+
+
+def event_summaries(
+    session: Session,
+    events: Sequence[Event],
+    impact_conditions: Sequence[ColumnElement[bool]],
+) -> list[EventSummary]:
+    """``events`` in their order, each with its largest stored |CAR| among the results that
+    ``impact_conditions`` select (ties: the first ticker in alphabetical order)."""
+    ids = [event.id for event in events]
     tops: dict[int, tuple[str | None, float | None, float | None]] = {}
-    rows = session.execute(
-        select(FirmImpact.event_id, Instrument.ticker, FirmImpact.car, FirmImpact.car_p)
-        .join(Instrument, Instrument.id == FirmImpact.instrument_id)
-        .where(FirmImpact.event_id.in_(ids), *scope.impact_conditions)
-    )
-    for event_id, symbol, value, p_value in rows:
-        best = tops.get(event_id)
-        if value is not None and (best is None or abs(value) > abs(best[1] or 0.0)):
-            tops[event_id] = (symbol, value, p_value)
+    if ids:
+        rows = session.execute(
+            select(FirmImpact.event_id, Instrument.ticker, FirmImpact.car, FirmImpact.car_p)
+            .join(Instrument, Instrument.id == FirmImpact.instrument_id)
+            .where(FirmImpact.event_id.in_(ids), *impact_conditions)
+            .order_by(FirmImpact.event_id, Instrument.ticker)
+        )
+        for event_id, symbol, value, p_value in rows:
+            best = tops.get(event_id)
+            if value is not None and (best is None or abs(value) > abs(best[1] or 0.0)):
+                tops[event_id] = (symbol, value, p_value)
     out = []
-    for event_id in ids:
-        event = events[event_id]
-        ticker, car, car_p = tops.get(event_id, (None, None, None))
+    for event in events:
+        ticker, car, car_p = tops.get(event.id, (None, None, None))
         out.append(
             EventSummary(
                 id=event.id,

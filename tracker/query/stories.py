@@ -9,15 +9,16 @@ ticker and p-value; the digest and the dashboard story page read it from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from tracker.db.models import Event, FirmImpact, Instrument, Story
+from tracker.db.models import Event, FirmImpact, Story
 from tracker.errors import UserInputError
 from tracker.query.common import DEFAULT_MODEL, DEFAULT_WINDOW, Window, find_event, find_story
+from tracker.query.events import EventSummary, event_summaries
 
 StorySort = Literal["importance", "time"]
 MAX_LIMIT = 10_000
@@ -40,23 +41,8 @@ class StorySummary:
     user_edited: bool
 
 
-@dataclass(frozen=True)
-class StoryEvent:
-    """One event of a story, with its headline impact (None until measured)."""
-
-    id: int
-    slug: str
-    title: str
-    kind: str
-    origin: str
-    first_reported_at: datetime
-    day0: date | None
-    article_count: int
-    source_count: int
-    importance: float
-    top_ticker: str | None
-    top_car: float | None
-    top_car_p: float | None
+# one event of a story: the same row as in every event list, with its headline impact
+StoryEvent = EventSummary
 
 
 @dataclass(frozen=True)
@@ -105,33 +91,16 @@ def list_stories(
     return [_summary(s) for s in stories]
 
 
-def headline_impacts(
-    session: Session,
-    event_ids: list[int],
-    window: Window = DEFAULT_WINDOW,
-    model: str = DEFAULT_MODEL,
-) -> dict[int, tuple[str, float, float | None]]:
-    """Event id -> (ticker, CAR, p) of its largest stored |CAR| in ``window``."""
-    tops: dict[int, tuple[str, float, float | None]] = {}
-    if not event_ids:
-        return tops
-    rows = session.execute(
-        select(FirmImpact.event_id, Instrument.ticker, FirmImpact.car, FirmImpact.car_p)
-        .join(Instrument, Instrument.id == FirmImpact.instrument_id)
-        .where(
-            FirmImpact.event_id.in_(event_ids),
-            FirmImpact.model == model,
-            FirmImpact.window_start == window[0],
-            FirmImpact.window_end == window[1],
-            FirmImpact.car.is_not(None),
-        )
-        .order_by(FirmImpact.event_id, Instrument.ticker)
-    )
-    for event_id, ticker, car, p in rows:
-        best = tops.get(event_id)
-        if car is not None and (best is None or abs(car) > abs(best[1])):
-            tops[event_id] = (ticker, float(car), p)
-    return tops
+def headline_conditions(
+    window: Window = DEFAULT_WINDOW, model: str = DEFAULT_MODEL
+) -> list[ColumnElement[bool]]:
+    """The stored results a headline impact is chosen from: ``window`` under ``model``."""
+    return [
+        FirmImpact.model == model,
+        FirmImpact.window_start == window[0],
+        FirmImpact.window_end == window[1],
+        FirmImpact.car.is_not(None),
+    ]
 
 
 def get_story(
@@ -147,27 +116,7 @@ def get_story(
             .order_by(Event.first_reported_at, Event.id)
         )
     )
-    tops = headline_impacts(session, [e.id for e in events], window, model)
-    rows = []
-    for e in events:
-        ticker, car, p = tops.get(e.id, (None, None, None))
-        rows.append(
-            StoryEvent(
-                id=e.id,
-                slug=e.slug,
-                title=e.title,
-                kind=e.kind,
-                origin=e.origin,
-                first_reported_at=e.first_reported_at,
-                day0=e.day0,
-                article_count=e.article_count,
-                source_count=e.source_count,
-                importance=e.importance,
-                top_ticker=ticker,
-                top_car=car,
-                top_car_p=p,
-            )
-        )
+    rows = event_summaries(session, events, headline_conditions(window, model))
     return StoryDetail(_summary(story), story.description, tuple(rows), window, model)
 
 
