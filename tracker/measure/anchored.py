@@ -33,9 +33,8 @@ from tracker.db.models import AnchoredImpact, Event
 from tracker.impact.calendar import sessions_between
 from tracker.impact.significance import GroupResult
 from tracker.impact.study import EventRequest, FirmResult, StudyParameters, Window, window_label
-from tracker.measure.clean import exclusion_span
 from tracker.measure.events import EventPlan
-from tracker.measure.inputs import MarketInputs, load_market_inputs
+from tracker.measure.inputs import MarketInputs
 from tracker.measure.payload import (
     finite,
     firm_statistics,
@@ -52,6 +51,7 @@ from tracker.measure.study import (
     run_study,
     with_model_and_window,
 )
+from tracker.measure.study_inputs import study_inputs
 
 log = logging.getLogger(__name__)
 
@@ -273,11 +273,9 @@ def compute_anchored(
             ).all()
             if day is not None
         }
-        tickers = sorted({t for plan in plans for t in plan.tickers} | set(params.regressors))
-        # the same clean estimation windows as the publication study (one engine, one input)
-        inputs = load_market_inputs(
-            session, tickers, params.calendar, exclusion_span=exclusion_span(settings)
-        )
+        tickers = sorted({t for plan in plans for t in plan.tickers})
+        # the same inputs as the publication study (one engine, one input)
+        inputs = study_inputs(session, settings, params, tickers)
         stored = _stored(session, ids, model)
     strip, anchored = _runs(plans, attention, params.calendar)
     rows = _rows_for(strip, inputs, with_model_and_window(params, model, STRIP_WINDOW))

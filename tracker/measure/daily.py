@@ -17,10 +17,9 @@ from tracker.errors import UserInputError
 from tracker.impact.calendar import is_session
 from tracker.impact.multitest import bh_qvalues
 from tracker.impact.study import EventRequest
-from tracker.measure.clean import exclusion_span
 from tracker.measure.events import known_tickers
-from tracker.measure.inputs import load_market_inputs
 from tracker.measure.study import default_parameters, run_study
+from tracker.measure.study_inputs import study_inputs
 
 DAILY_COLUMNS = (
     "status",
@@ -61,12 +60,7 @@ def daily_abnormal_returns(
             chosen = list(names)
         else:
             chosen = known_tickers(session, tickers)
-        inputs = load_market_inputs(
-            session,
-            [*chosen, *params.regressors],
-            params.calendar,
-            exclusion_span=exclusion_span(settings),
-        )
+        inputs = study_inputs(session, settings, params, chosen)
     frame = pd.DataFrame(columns=list(DAILY_COLUMNS), index=pd.Index([], name="ticker"))
     if not chosen:
         return frame

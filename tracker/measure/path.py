@@ -18,10 +18,9 @@ from tracker.db import Database
 from tracker.errors import UserInputError
 from tracker.impact.models import ModelName
 from tracker.impact.study import EventRequest, Window, window_label
-from tracker.measure.clean import exclusion_span
-from tracker.measure.inputs import load_market_inputs
 from tracker.measure.read import impact_scope, query_parameters
 from tracker.measure.study import run_study
+from tracker.measure.study_inputs import study_inputs
 
 PATH_COLUMNS = ["ticker", "day", "car", "car_se", "status"]
 
@@ -50,12 +49,7 @@ def car_paths(
     with db.session() as session:
         scope = impact_scope(session, settings, event, tickers, None)
         chosen = sorted(scope.firms)
-        inputs = load_market_inputs(
-            session,
-            [*chosen, *params.regressors],
-            params.calendar,
-            exclusion_span=exclusion_span(settings),
-        )
+        inputs = study_inputs(session, settings, params, chosen)
     if not chosen:
         return pd.DataFrame(columns=PATH_COLUMNS)
     key = str(scope.event.id)

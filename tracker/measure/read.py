@@ -24,7 +24,6 @@ from tracker.impact.models import ModelName
 from tracker.impact.multitest import bh_qvalues
 from tracker.impact.study import EventRequest, StudyParameters, Window, window_label
 from tracker.measure.anchored import ATTENTION, basket_subject
-from tracker.measure.clean import exclusion_span
 from tracker.measure.events import (
     basket_memberships,
     baskets_for_event,
@@ -33,7 +32,6 @@ from tracker.measure.events import (
     known_tickers,
     theme_baskets,
 )
-from tracker.measure.inputs import load_market_inputs
 from tracker.measure.payload import (
     basket_value_change,
     finite,
@@ -48,6 +46,7 @@ from tracker.measure.study import (
     run_study,
     with_model_and_window,
 )
+from tracker.measure.study_inputs import study_inputs
 from tracker.query.attribution import event_confounds, flagged, primary_catalysts
 from tracker.query.common import check_query_model, find_event, parse_window
 
@@ -213,16 +212,14 @@ def _stored_anchored(
 
 
 def _on_the_fly(
-    session: Session, scope: ImpactScope, params: StudyParameters, span: Window | None
+    session: Session, scope: ImpactScope, params: StudyParameters, settings: Settings
 ) -> Output:
     """The output computed by the engine now, from the stored inputs (not stored)."""
     window = params.event_windows[0]
     model = str(params.model_name)
     key = str(scope.event.id)
     pairs = sorted(set(scope.firms) | {t for _, members in scope.groups.values() for t in members})
-    inputs = load_market_inputs(
-        session, [*pairs, *params.regressors], params.calendar, exclusion_span=span
-    )
+    inputs = study_inputs(session, settings, params, pairs)
     result = run_study(inputs, [EventRequest(key, t, scope.day0) for t in pairs], params)
     records = {r.ticker: r for r in result.firm_records() if r.window == window_label(window)}
     outputs = {
@@ -287,7 +284,7 @@ def event_impact(
         firms, groups, members = (
             stored
             if stored is not None
-            else _on_the_fly(session, measured, params, exclusion_span(settings))
+            else _on_the_fly(session, measured, params, settings)
         )
         if any("q_value" not in firm for firm in firms):  # anchored rows store no q
             for firm, q in zip(firms, bh_qvalues([f["car_p"] for f in firms]), strict=True):

@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from tracker.config import Settings
 from tracker.db import Database, utcnow
 from tracker.db.models import AnchoredImpact, Event, FirmImpact, GroupImpact
-from tracker.errors import ConfigError
 from tracker.impact.multitest import bh_qvalues
 from tracker.impact.significance import GroupResult
 from tracker.impact.study import (
@@ -39,7 +38,6 @@ from tracker.impact.study import (
     Window,
     window_label,
 )
-from tracker.measure.clean import exclusion_span
 from tracker.measure.daily import daily_abnormal_returns
 from tracker.measure.events import (
     EventPlan,
@@ -54,8 +52,6 @@ from tracker.measure.importance import refresh_importance
 from tracker.measure.inputs import (
     MarketInputs,
     ShareBasis,
-    add_configured_factors,
-    load_market_inputs,
 )
 from tracker.measure.intraday import intraday_reaction
 from tracker.measure.payload import (
@@ -72,6 +68,7 @@ from tracker.measure.study import (
     pair_fingerprints,
     run_study,
 )
+from tracker.measure.study_inputs import study_inputs
 
 __all__ = [
     "EventOutcome",
@@ -578,22 +575,6 @@ def fill_missing_q_values(db: Database, model: str) -> int:
         return store_q_values(session, event_ids, model) if event_ids else 0
 
 
-def _require_regressors(inputs: MarketInputs, params: StudyParameters) -> None:
-    """Refuse a benchmark with no bars while others have some.
-
-    Otherwise every stored result would be rewritten as ``missing_benchmark`` by a typo in
-    the setting; with no bars at all, everything is simply pending.
-    """
-    if inputs.returns.empty:
-        return
-    missing = [r for r in params.regressors if r not in inputs.returns.columns]
-    if missing:
-        raise ConfigError(
-            f"TRACKER_BENCHMARK: no stored prices for {', '.join(missing)}; fetch them "
-            f"(tracker prices fetch --tickers {','.join(missing)}) or choose another benchmark"
-        )
-
-
 def compute_impacts(
     db: Database,
     settings: Settings,
@@ -614,12 +595,8 @@ def compute_impacts(
     report = ImpactReport(model=model)
     with db.session() as session:
         plans = build_plans(session, event_ids, params.calendar, report)
-        tickers = sorted({t for plan in plans for t in plan.tickers} | set(params.regressors))
-        inputs = load_market_inputs(
-            session, tickers, params.calendar, exclusion_span=exclusion_span(settings)
-        )
-        inputs = add_configured_factors(inputs, params.regressors, settings.fama_french_source)
-        _require_regressors(inputs, params)
+        tickers = sorted({t for plan in plans for t in plan.tickers})
+        inputs = study_inputs(session, settings, params, tickers)
         stored_firms, stored_groups = stored_fingerprints(
             session, [plan.event_id for plan in plans], model
         )
