@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     entities_file: Path | None = Field(
         default=None, description="YAML file extending the shipped entity dictionary."
     )
+    commentary_file: Path | None = Field(
+        default=None,
+        description="YAML file replacing the shipped commentary rule "
+        "(tracker/link/data/commentary.yaml).",
+    )
     worthiness_file: Path | None = Field(
         default=None,
         description="YAML file replacing the shipped event-worthiness rule "

@@ -30,10 +30,11 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tests.link.corpus import insert_corpus, read_corpus
 from tracker.db import Database, migrate
-from tracker.db.models import EventArticle
+from tracker.db.models import Event, EventArticle
 from tracker.link.entities import Matcher, load_dictionary
 from tracker.link.events import link_new_articles
 
@@ -121,6 +122,29 @@ def split_of(labels: list[dict[str, object]]) -> dict[str, str]:
     return {n: "AB"[i % 2] for group in (stories, singles) for i, n in enumerate(group)}
 
 
+def visible_event_by_article(session: Session) -> dict[int, int]:
+    """Article id -> the listed event it is shown in: an article of a hidden event (merged
+    into a curated one, or commentary folded into a happening) counts in its visible parent,
+    which is what a reader of the event list sees."""
+    parent = dict(session.execute(select(Event.id, Event.parent_id)).all())
+
+    def root(event_id: int) -> int:
+        seen = {event_id}
+        while parent.get(event_id) is not None and parent[event_id] not in seen:
+            event_id = parent[event_id]
+            seen.add(event_id)
+        return event_id
+
+    found: dict[int, int] = {}
+    for article_id, event_id in session.execute(
+        select(EventArticle.article_id, EventArticle.event_id).order_by(
+            EventArticle.article_id, EventArticle.event_id
+        )
+    ):
+        found.setdefault(article_id, root(event_id))
+    return found
+
+
 def evaluate(data_dir: Path, database_url: str) -> Scores:
     migrate.upgrade(database_url)
     db = Database.connect(database_url)
@@ -131,9 +155,7 @@ def evaluate(data_dir: Path, database_url: str) -> Scores:
     link_new_articles(db)
     labels = load_labels()
     with db.session() as session:
-        event_by_article = dict(
-            session.execute(select(EventArticle.article_id, EventArticle.event_id)).all()
-        )
+        event_by_article = visible_event_by_article(session)
     db.dispose()
     precision, recall = entity_scores(labels, titles)
     event_of: dict[str, int | None] = {}

@@ -225,3 +225,29 @@ def test_part_of_must_name_a_happening_row(database: Database, tmp_path: Path) -
     path.write_text("date,title,part_of\n2025-01-27,A report,No such row\n", encoding="utf-8")
     with pytest.raises(UserInputError, match="A report"):
         load_curated_events(database, path)
+
+
+def test_a_curated_event_is_about_its_first_named_entity() -> None:
+    from tracker.link.curated import curated_subject, shipped_timeline
+    from tracker.link.entities import Matcher, load_dictionary
+
+    matcher = Matcher(load_dictionary(None))
+    subject = {row.title: curated_subject(row, matcher) for row in shipped_timeline()}
+    # "DeepSeek; Apple; OpenAI": the App Store event is DeepSeek's
+    assert subject["DeepSeek app becomes No. 1 free app on the US App Store"] == "deepseek"
+    assert subject["Nvidia rebounds about 9%"] == "nvidia"
+
+
+def test_only_reports_about_the_subject_and_its_move_join_a_curated_event() -> None:
+    from tracker.link.curated import about_happening
+
+    app_store = ("product", {"deepseek"})
+    # "TikTok still isn't in the App Store" names Apple's App Store, not DeepSeek
+    assert not about_happening(*app_store, {"apple"}, ["TikTok still isn’t in the App Store"])
+    assert about_happening(*app_store, {"deepseek", "apple"}, ["DeepSeek tops the App Store"])
+    rebound = ("market_move", {"nvidia"})
+    stock = ["Nvidia’s RTX 5090 is out of stock because it was barely in stock"]
+    assert not about_happening(*rebound, {"nvidia"}, stock)
+    assert about_happening(
+        *rebound, {"nvidia"}, ["Nvidia shares rebound after record loss", *stock]
+    )

@@ -189,13 +189,14 @@ def test_quality_on_the_hand_labels(data_dir: Path, tmp_path: Path) -> None:
     assert scores.labelled >= 300
     assert scores.entity_precision >= 0.99
     assert scores.entity_recall >= 0.99
-    # floors a little under the figures with the shared-words floor and the market-move
-    # bonus on 377 labels (pairwise recall 0.918, separation 0.996, purity 0.92, inverse
-    # purity 0.971, held-out purity 0.956; before: 0.867, 0.996, 0.91, 0.971, 0.939)
-    assert scores.pairwise_recall >= 0.91
+    # floors a little under the figures with curated subjects and commentary folded into
+    # its happening, scored in the listed event, on 377 labels (pairwise recall 0.925,
+    # separation 0.996, purity 0.92, inverse purity 0.973, held-out purity 0.956; before:
+    # 0.918, 0.996, 0.92, 0.971, 0.956)
+    assert scores.pairwise_recall >= 0.92
     assert scores.separation >= 0.99
     assert scores.purity >= 0.915
-    assert scores.inverse_purity >= 0.965
+    assert scores.inverse_purity >= 0.97
     held_out_purity, held_out_inverse = scores.by_split["B"]
     assert held_out_purity >= 0.95
     assert held_out_inverse >= 0.975
@@ -203,7 +204,7 @@ def test_quality_on_the_hand_labels(data_dir: Path, tmp_path: Path) -> None:
     assert scores.worthy_recall >= 0.99
     # the DeepSeek story is a few events, neither one blob nor one event per article
     deepseek_labels = {a["event"] for a in load_labels() if str(a["event"]).startswith("deepseek-")}
-    assert len(deepseek_labels) - 2 <= scores.events_for_deepseek <= 12
+    assert len(deepseek_labels) - 2 <= scores.events_for_deepseek <= len(deepseek_labels)
 
 
 def _synthetic(database, rows: list[tuple[str, str, datetime]]) -> list[int]:

@@ -12,7 +12,7 @@ from tests.query.conftest import World, at
 from tracker.db import Database
 from tracker.db.models import Event, FirmImpact, Instrument
 from tracker.errors import NotFoundError, UserInputError
-from tracker.link.events import FALLBACK_KIND, KIND_RULES
+from tracker.link.kinds import FALLBACK_KIND, KIND_RULES
 from tracker.query import EventFilter, events_frame, search_events
 from tracker.query.common import KINDS, STORED_WINDOWS
 

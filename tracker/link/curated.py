@@ -23,7 +23,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
@@ -34,8 +35,10 @@ from sqlalchemy.orm import Session
 
 from tracker.db.models import (
     Article,
+    ArticleEntity,
     Basket,
     BasketMember,
+    Entity,
     Event,
     EventArticle,
     EventEntity,
@@ -47,7 +50,8 @@ from tracker.db.models import (
 )
 from tracker.errors import NotFoundError, UserInputError
 from tracker.impact.calendar import first_affected_session
-from tracker.link.entities import Matcher
+from tracker.link.entities import CONTEXT_ONLY_KINDS, Matcher
+from tracker.link.kinds import FALLBACK_KIND, MARKET_KINDS, market_share
 from tracker.link.themes import ThemeSpec, seed_themes, shipped_themes
 from tracker.markets.universe import ensure_instruments, seed_universe
 
@@ -56,7 +60,7 @@ REQUIRED_COLUMNS = ("date", "title")
 # description but not linked, since the universe prices only US listings).
 US_TICKER = re.compile(r"^[A-Z]{1,5}$")
 # Every kind an event can have: the curated timeline's and the detected ones
-# (tracker.link.events KIND_RULES and FALLBACK_KIND). Queries validate --kind against it.
+# (tracker.link.kinds KIND_RULES and FALLBACK_KIND). Queries validate --kind against it.
 EVENT_KINDS = frozenset(
     {
         "model_release",
@@ -271,10 +275,14 @@ def _set_curated_links(
     session.execute(delete(EventEntity).where(EventEntity.event_id == event.id))
     session.execute(delete(EventTicker).where(EventTicker.event_id == event.id))
     session.execute(delete(EventTheme).where(EventTheme.event_id == event.id))
+    subject = curated_subject(row, matcher)
     for found in matcher.match(row.title, row.entities_text.replace(";", ",")):
         if found.slug in entity_ids:
+            relevance = SUBJECT_RELEVANCE if subject in (None, found.slug) else NAMED_RELEVANCE
             session.add(
-                EventEntity(event_id=event.id, entity_id=entity_ids[found.slug], relevance=1.0)
+                EventEntity(
+                    event_id=event.id, entity_id=entity_ids[found.slug], relevance=relevance
+                )
             )
     ids = ensure_instruments(session, list(row.tickers)) if row.tickers else {}
     reasons: dict[int, tuple[float, list[str]]] = {
@@ -295,6 +303,25 @@ def _set_curated_links(
                 reason="; ".join(texts),
             )
         )
+
+
+SUBJECT_RELEVANCE = 1.0
+"""A curated event's subject (the first entity of its ``entities`` column that is not a
+person: DeepSeek for "DeepSeek app becomes No. 1 ... on the US App Store", whose column also
+names Apple and OpenAI) is stored with this relevance, the others it names with
+``NAMED_RELEVANCE``: a detected event joins it only when it is about the subject."""
+NAMED_RELEVANCE = 0.5
+
+
+def curated_subject(row: CuratedRow, matcher: Matcher) -> str | None:
+    """The row's subject: the first entity of its ``entities`` column (in column order) that
+    the dictionary knows and is not a person ("Donald Trump; DeepSeek" is about DeepSeek)."""
+    kinds = {spec.slug: spec.kind for spec in matcher.specs}
+    for part in re.split(r"[;,]", row.entities_text):
+        for found in matcher.match(part):
+            if kinds.get(found.slug) != "person":
+                return found.slug
+    return None
 
 
 def _curated_themes(session: Session, row: CuratedRow) -> list[tuple[int, ThemeSpec]]:
@@ -381,12 +408,16 @@ MERGE_SIMILARITY = 0.3
 fact, and the headlines already merged into it) from which they are the same happening."""
 NEAR_DUPLICATE_TITLE = 85.0
 """rapidfuzz token-sort ratio from which a headline is the curated title reworded."""
+MARKET_SHARE = 0.5
+"""The share of a detected event's headlines that must report a market move for it to join
+a market-move curated event."""
 _OUTLET_PREFIX = re.compile(r"^[A-Z][\w .&]{0,24}:\s+")
 
 
 @dataclass
 class _Profile:
-    """What a merge decision reads about one event."""
+    """What a merge decision reads about one event: its entities (a curated event: its
+    subject; a detected one: those at least half its articles name) and its headlines."""
 
     event: Event
     entities: set[int]
@@ -410,28 +441,79 @@ def _headlines(session: Session, event_ids: Sequence[int]) -> dict[int, list[str
     return found
 
 
-def _entity_sets(session: Session, event_ids: Sequence[int]) -> dict[int, set[int]]:
-    found: dict[int, set[int]] = {i: set() for i in event_ids}
-    for chunk in _chunks(event_ids):
-        for event_id, entity_id in session.execute(
-            select(EventEntity.event_id, EventEntity.entity_id).where(
-                EventEntity.event_id.in_(chunk)
-            )
-        ):
-            found[event_id].add(entity_id)
-    return found
-
-
 def _chunks(ids: Sequence[int], size: int = 500) -> list[list[int]]:
     ordered = sorted(ids)
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
-def _profiles(session: Session, events: Sequence[Event]) -> list[_Profile]:
+def _subjects(session: Session, event_ids: Sequence[int]) -> dict[int, set[int]]:
+    """Curated event id -> its subject entities (those stored with its highest relevance)."""
+    found: dict[int, dict[int, float]] = {i: {} for i in event_ids}
+    for chunk in _chunks(event_ids):
+        for event_id, entity_id, relevance in session.execute(
+            select(EventEntity.event_id, EventEntity.entity_id, EventEntity.relevance).where(
+                EventEntity.event_id.in_(chunk)
+            )
+        ):
+            found[event_id][entity_id] = relevance
+    return {i: {e for e, r in rel.items() if r >= max(rel.values())} for i, rel in found.items()}
+
+
+def _main_entities(session: Session, event_ids: Sequence[int]) -> dict[int, set[int]]:
+    """Detected event id -> the entities at least half of its articles name."""
+    named: dict[int, Counter[int]] = {i: Counter() for i in event_ids}
+    sizes: Counter[int] = Counter()
+    for chunk in _chunks(event_ids):
+        for event_id, count in session.execute(
+            select(EventArticle.event_id, func.count())
+            .where(EventArticle.event_id.in_(chunk))
+            .group_by(EventArticle.event_id)
+        ):
+            sizes[event_id] = int(count)
+        for event_id, entity_id in session.execute(
+            select(EventArticle.event_id, ArticleEntity.entity_id)
+            .join(ArticleEntity, ArticleEntity.article_id == EventArticle.article_id)
+            .where(EventArticle.event_id.in_(chunk))
+        ):
+            named[event_id][entity_id] += 1
+    return {i: {e for e, c in named[i].items() if 2 * c >= sizes[i]} for i in event_ids}
+
+
+def _profiles(session: Session, events: Sequence[Event], curated: bool) -> list[_Profile]:
     ids = [e.id for e in events]
     headlines = _headlines(session, ids)
-    entities = _entity_sets(session, ids)
+    entities = _subjects(session, ids) if curated else _main_entities(session, ids)
     return [_Profile(e, entities[e.id], headlines[e.id]) for e in events]
+
+
+def about_happening(
+    curated_kind: str,
+    subjects: Collection[Hashable],
+    main_entities: Collection[Hashable],
+    headlines: Sequence[str],
+) -> bool:
+    """Whether a detected event can be about a curated event's happening at all: most of its
+    articles name the curated event's subject (the App Store event is DeepSeek's, not every
+    App Store headline's), and for a market move most of its headlines report a market move
+    ("Nvidia rebounds" does not take "Nvidia's RTX 5090 is out of stock")."""
+    if not set(subjects) & set(main_entities):
+        return False
+    return curated_kind not in MARKET_KINDS or market_share(headlines) >= MARKET_SHARE
+
+
+def same_kind_same_day(detected: Event, curated: Event, specific_subject: bool) -> bool:
+    """A detected event of the curated event's own (specific) kind on its day 0, when the
+    subject is a company, lab or product: "DeepSeek hit with large-scale cyberattack"
+    (security) is "DeepSeek limits new sign-ups, citing malicious attacks" in other words.
+    A regulator or person subject (the White House, "Trump") makes many same-day policy
+    headlines, so there the words must decide."""
+    return (
+        specific_subject
+        and detected.kind == curated.kind
+        and detected.kind != FALLBACK_KIND
+        and detected.day0 is not None
+        and detected.day0 == day0_of(_curated_time(curated))
+    )
 
 
 def _is_near_duplicate(curated_title: str, headlines: Sequence[str]) -> bool:
@@ -510,13 +592,13 @@ def merge_detected_into_curated(session: Session) -> int:
     )
     if detected:
         merged += _merge_by_similarity(session, curated, detected, touched)
-    touched |= _attach_children_articles(session)
+    touched |= attach_children_articles(session)
     for curated_id in sorted(touched):
         refresh_curated_event(session, curated_id)
     return merged
 
 
-def _attach_children_articles(session: Session) -> set[int]:
+def attach_children_articles(session: Session) -> set[int]:
     """Every article of an event merged into a curated one is attached to the curated event
     too (so its page, text search and counts see them); returns the curated events that
     gained articles. Runs every link pass, so articles a merged event gains later follow."""
@@ -601,7 +683,7 @@ def _merge_by_similarity(
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_similarity
 
-    curated_profiles = _profiles(session, curated)
+    curated_profiles = _profiles(session, curated, curated=True)
     children = _headlines(
         session,
         list(session.scalars(select(Event.id).where(Event.parent_id.in_([e.id for e in curated])))),
@@ -613,24 +695,31 @@ def _merge_by_similarity(
         for profile in curated_profiles:
             if profile.event.id == parent_of.get(child_id):
                 profile.headlines.extend(lines)
-    detected_profiles = _profiles(session, detected)
+    detected_profiles = _profiles(session, detected, curated=False)
     texts = [p.text for p in curated_profiles] + [p.text for p in detected_profiles]
     try:
         matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts)
     except ValueError:  # nothing but stop words
         return 0
     similarity = cosine_similarity(matrix[len(curated_profiles) :], matrix[: len(curated_profiles)])
+    context_only = set(
+        session.scalars(select(Entity.id).where(Entity.kind.in_(sorted(CONTEXT_ONLY_KINDS))))
+    )
     merged = 0
     for row, found in enumerate(detected_profiles):
         best: tuple[float, int] | None = None
         for column, target in enumerate(curated_profiles):
-            if not _could_be_same(found.event, target.event) or not (
-                found.entities & target.entities
+            if not _could_be_same(found.event, target.event) or not about_happening(
+                target.event.kind, target.entities, found.entities, found.headlines
             ):
                 continue
             score = float(similarity[row, column])
             if _is_near_duplicate(target.event.title, found.headlines):
                 score = max(score, 1.0)
+            elif same_kind_same_day(
+                found.event, target.event, bool(target.entities - context_only)
+            ):
+                score = max(score, MERGE_SIMILARITY)
             if score >= MERGE_SIMILARITY and (best is None or score > best[0]):
                 best = (score, column)
         if best is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,22 +43,27 @@ from tracker.link.cluster import (
     Vectoriser,
     central_member,
     cluster_documents,
+    main_entities,
 )
 from tracker.link.curated import (
+    about_happening,
     day0_of,
     merge_detected_into_curated,
     read_timeline,
     refresh_curated_event,
+    same_kind_same_day,
     shipped_timeline,
     upsert_curated,
 )
 from tracker.link.entities import (
+    CONTEXT_ONLY_KINDS,
     EntitySpec,
     Matcher,
     load_dictionary,
     seed_entities,
     stored_user_entities,
 )
+from tracker.link.kinds import MARKET_MOVE, event_kind
 from tracker.link.stories import build_stories
 from tracker.link.themes import ThemeSpec, event_themes, seed_themes, shipped_themes
 from tracker.link.titles import event_slug, readable_title
@@ -77,36 +81,6 @@ ATTACH_THRESHOLD = 0.3
 # and Meta" in a Stargate piece) is not what the event is about.
 ENTITY_SHARE = 0.25
 ENTITY_MIN_ARTICLES = 2
-
-FALLBACK_KIND = "news"
-"""The kind of a detected event no rule wins; it and every KIND_RULES kind are among
-``tracker.link.curated.EVENT_KINDS``, the one list of kinds (tests/link checks it)."""
-KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern, re.IGNORECASE))
-    for kind, pattern in (
-        ("earnings", r"\b(earnings|quarterly|revenue|profit|results)\b"),
-        (
-            "market",
-            r"\b(stocks?|shares|sell-?off|sells? off|market value|wall street|nasdaq|"
-            r"investors|rout|plunge[sd]?|tumble[sd]?)\b",
-        ),
-        (
-            "policy",
-            r"\b(ban|bans|banned|export|regulat\w*|law|executive order|senator|congress|"
-            r"white house|national security|tariffs?)\b",
-        ),
-        ("capex", r"\b(stargate|capex|data cent(er|re)s?|infrastructure|\$\d+ ?(b|billion))\b"),
-        (
-            "model_release",
-            r"\b(releases?|released|launch(es|ed)?|unveil\w*|new model|"
-            r"open-source|reasoning model)\b",
-        ),
-    )
-)
-
-MARKET_MOVE = dict(KIND_RULES)["market"]
-"""A headline reporting a market move; same-day ones sharing words are one move
-(``ClusterParams.entity_time_bonus``)."""
 
 
 @dataclass
@@ -543,18 +517,7 @@ def _refresh_event(
 
 
 def _event_kind(docs: Sequence[Doc]) -> str:
-    votes: Counter[str] = Counter()
-    for doc in docs:
-        for kind, pattern in KIND_RULES:
-            if pattern.search(doc.title):
-                votes[kind] += 1
-                break
-    if not votes:
-        return FALLBACK_KIND
-    kind, count = min(
-        votes.items(), key=lambda kv: (-kv[1], [k for k, _ in KIND_RULES].index(kv[0]))
-    )
-    return kind if count >= 0.3 * len(docs) else FALLBACK_KIND
+    return event_kind([doc.title for doc in docs])
 
 
 def adjacent_sessions(a: date | None, b: date | None) -> bool:
@@ -574,7 +537,7 @@ def _attach_to_curated(
 ) -> bool:
     """Attach a new detected event to the curated event of the same happening, if one fits.
 
-    All three must hold, so that one shared name ("DeepSeek") on a busy week is not enough:
+    All must hold, so that one shared name ("DeepSeek") on a busy week is not enough:
     the same or an adjacent day 0, a shared entity, and text similarity of the curated title
     and description with the event's articles of at least ``ATTACH_THRESHOLD``.
     """
@@ -592,7 +555,8 @@ def _attach_to_curated(
     candidates = [c for c in candidates if adjacent_sessions(c.day0, event.day0)]
     if not candidates:
         return False
-    event_entities = set(cluster.entities)
+    event_entities = main_entities(cluster)
+    headlines = [infos[m].doc.title for m in cluster.members]
     centroid: dict[str, float] = defaultdict(float)
     for member in cluster.members:
         for t, w in vectoriser.vector(infos[member].doc).items():
@@ -600,14 +564,16 @@ def _attach_to_curated(
     norm = math.sqrt(sum(w * w for w in centroid.values())) or 1.0
     best: tuple[float, int] | None = None
     for curated in candidates:
-        slugs = set(
-            session.scalars(
-                select(Entity.slug)
+        relevance = dict(
+            session.execute(
+                select(Entity.slug, EventEntity.relevance)
                 .join(EventEntity, EventEntity.entity_id == Entity.id)
                 .where(EventEntity.event_id == curated.id)
-            )
+            ).all()
         )
-        if not slugs & event_entities:
+        slugs = set(relevance)
+        subjects = {s for s, r in relevance.items() if r >= max(relevance.values())}
+        if not about_happening(curated.kind, subjects, event_entities, headlines):
             continue
         doc = Doc(
             -curated.id,
@@ -618,6 +584,15 @@ def _attach_to_curated(
         )
         vec = vectoriser.vector(doc)
         cosine = sum(w * centroid.get(t, 0.0) for t, w in vec.items()) / norm
+        specific = session.scalar(
+            select(func.count())
+            .select_from(Entity)
+            .where(
+                Entity.slug.in_(sorted(subjects)), Entity.kind.not_in(sorted(CONTEXT_ONLY_KINDS))
+            )
+        )
+        if same_kind_same_day(event, curated, bool(specific)):
+            cosine = max(cosine, ATTACH_THRESHOLD)
         if cosine >= ATTACH_THRESHOLD and (best is None or cosine > best[0]):
             best = (cosine, curated.id)
     if best is None:

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -41,6 +42,8 @@ from tracker.db.models import (
     EventTheme,
     Story,
 )
+from tracker.link.commentary import CommentaryRules
+from tracker.link.commentary import load_rules as load_commentary_rules
 from tracker.link.curated import slugify
 
 CORE_SHARE = 0.5
@@ -70,6 +73,7 @@ class StoryReport:
     placed: int = 0
     stories_created: int = 0
     stories_removed: int = 0
+    folded: int = 0  # commentary events folded into the happening they discuss
 
     def as_counts(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -102,9 +106,15 @@ class _Thread:
         return set().union(*(m.themes for m in self.members))
 
 
-def build_stories(session: Session, params: StoryParams | None = None) -> StoryReport:
-    """Place every unplaced visible event in a story (or start one); refresh story figures."""
+def build_stories(
+    session: Session,
+    params: StoryParams | None = None,
+    commentary: CommentaryRules | None = None,
+) -> StoryReport:
+    """Place every unplaced visible event in a story (or start one), fold the stories'
+    commentary into the happenings it discusses, refresh story figures."""
     params = params or StoryParams()
+    commentary = commentary or load_commentary_rules(_settings_commentary_file())
     report = StoryReport()
     visible = list(
         session.scalars(
@@ -119,8 +129,11 @@ def build_stories(session: Session, params: StoryParams | None = None) -> StoryR
         if item.event.story_id is not None:
             threads.setdefault(item.event.story_id, _Thread(None)).members.append(item)
     pending = [i for i in items if i.event.story_id is None and not i.event.story_locked]
-    if pending:
-        _place(session, items, threads, pending, params, report)
+    scorer = _Scorer(items, params) if items else None
+    if pending and scorer is not None:
+        _place(session, items, threads, pending, params, report, scorer)
+    if scorer is not None:
+        report.folded = _fold_commentary(session, items, scorer, commentary)
     report.stories_removed = _drop_empty_detected(session)
     refresh_story_figures(session)
     return report
@@ -235,10 +248,10 @@ class _Scorer:
         drifts (release, sell-off, ban), so an event needs one close neighbour, not the mean."""
         if self.matrix is None or not others:
             return 0.0
-        similarity = self._similarities(item)
+        similarity = self.similarities(item)
         return float(similarity[[self.row[o.event.id] for o in others]].max())
 
-    def _similarities(self, item: _Item) -> Any:
+    def similarities(self, item: _Item) -> Any:
         """The event's cosine with every event (rows are L2-normalised): one sparse
         product per event, cached, so scoring against many stories stays cheap."""
         index = self.row[item.event.id]
@@ -257,8 +270,8 @@ def _place(
     pending: Sequence[_Item],
     params: StoryParams,
     report: StoryReport,
+    scorer: _Scorer,
 ) -> None:
-    scorer = _Scorer(items, params)
     stories = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(threads)))}
     for story_id, thread in threads.items():
         thread.story = stories.get(story_id)
@@ -311,6 +324,72 @@ def _place(
         report.placed += 2
         report.stories_created += 1
     session.flush()
+
+
+def _settings_commentary_file() -> Path | None:
+    from tracker.config import get_settings
+
+    return get_settings().commentary_file
+
+
+def _fold_commentary(
+    session: Session, items: Sequence[_Item], scorer: _Scorer, rules: CommentaryRules
+) -> int:
+    """Each visible detected event of a story that is commentary (tracker/link/commentary.py)
+    becomes the hidden child of the most similar earlier event of its story within the
+    lookback, when similar enough; in first-report order, so it is deterministic, and
+    commentary never hosts commentary. Returns how many were folded."""
+    commentary = {
+        i.event.id
+        for i in items
+        if i.event.origin == "detected"
+        and i.event.story_id is not None
+        and i.event.parent_id is None
+        and not i.event.story_locked
+        and 0 < i.event.article_count <= rules.max_articles
+        and rules.is_commentary_title(i.event.title)
+    }
+    if not commentary:
+        return 0
+    by_story: dict[int, list[_Item]] = {}
+    for item in items:
+        if item.event.story_id is not None and item.event.parent_id is None:
+            by_story.setdefault(item.event.story_id, []).append(item)
+    folded = 0
+    curated_parents: set[int] = set()
+    for item in items:
+        if item.event.id not in commentary or item.event.story_id is None:
+            continue
+        at = item.event.first_reported_at
+        hosts = [
+            o
+            for o in by_story[item.event.story_id]
+            if o.event.id not in commentary
+            and o.event.parent_id is None
+            and (o.event.first_reported_at, o.event.id) < (at, item.event.id)
+            and at - o.event.first_reported_at <= rules.lookback
+        ]
+        if not hosts:
+            continue
+        similarity = scorer.similarities(item)
+        score, host = max(
+            ((float(similarity[scorer.row[o.event.id]]), o) for o in hosts),
+            key=lambda pair: (pair[0], pair[1].event.first_reported_at, pair[1].event.id),
+        )
+        if score < rules.min_similarity:
+            continue
+        item.event.parent_id = host.event.id
+        if host.event.origin == "curated":
+            curated_parents.add(host.event.id)
+        folded += 1
+    session.flush()
+    if curated_parents:
+        from tracker.link.curated import attach_children_articles, refresh_curated_event
+
+        attach_children_articles(session)
+        for parent_id in sorted(curated_parents):
+            refresh_curated_event(session, parent_id)
+    return folded
 
 
 def _best_partner(
