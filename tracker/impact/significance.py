@@ -359,7 +359,11 @@ def _pair_ranks(result: StudyResult) -> _PairRanks:
         local = np.arange(n, dtype=np.int64)[:, None]
         row_slot = part.start * (width + 1) + local * (width + 1)  # slot of sorted position 0
         slot = out.slot[part]
-        np.put_along_axis(slot, order, (row_slot + sorted_at).astype(slot.dtype), axis=1)
+        # slot[r, order[r, k]] = row_slot[r] + k as one flat scatter (put_along_axis builds
+        # a row index per element, ~3x slower)
+        order += local * width
+        sorted_slot = (row_slot + sorted_at).astype(slot.dtype)
+        slot.reshape(-1)[order.reshape(-1)] = sorted_slot.reshape(-1)
         rank2 = out.rank2[part]
         np.subtract(slot, (row_slot - 1).astype(slot.dtype), out=rank2, casting="unsafe")
         rank2 *= 2
@@ -613,9 +617,14 @@ def _corrado(
     steps = flat[:-1].reshape(rows, width + 1)
     used = np.zeros(rows, dtype=bool)
     used[member] = True
-    taken = present & used[:, None]
-    row_start = np.broadcast_to((np.arange(rows) * (width + 1))[:, None], taken.shape)[taken]
-    at = np.sort(np.concatenate([row_start + below[taken], row_start + upto[taken]]))
+    chosen_rows = np.flatnonzero(used)
+    # each member row's step positions, sorted within the row: row by row they are then
+    # sorted overall (no global sort). A missing AR steps at position `width`, which no
+    # residual reads (sorted positions run 0..width-1), so it changes nothing.
+    edges = np.concatenate([below[chosen_rows], upto[chosen_rows]], axis=1)
+    edges[~np.concatenate([present[chosen_rows]] * 2, axis=1)] = width
+    edges.sort(axis=1)
+    at = ((chosen_rows * (width + 1))[:, None] + edges).reshape(-1)
     if len(at):  # flat[at] += 1 with repeats, as one assignment per distinct position
         first = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
         flat[at[first]] = np.diff(np.r_[first, len(at)])
