@@ -123,9 +123,7 @@ def bulk_upsert(
     else:  # pragma: no cover - the tracker supports exactly these two backends
         raise NotImplementedError(f"bulk_upsert does not support {dialect}")
     try:
-        counts = _merge(
-            connection, table, stage, columns, key_columns, constants, staged, len(staged)
-        )
+        counts = _merge(connection, table, stage, columns, key_columns, constants, staged)
     except Exception:
         # PostgreSQL's aborted transaction drops the stage on rollback; SQLite may keep it
         if dialect == "sqlite":
@@ -246,7 +244,6 @@ def _merge(
     key_columns: Sequence[str],
     constants: Mapping[str, Any],
     rows: list[tuple[Any, ...]],
-    total: int,
 ) -> UpsertCounts:
     dialect = connection.dialect.name
     distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
@@ -292,7 +289,8 @@ def _merge(
             params,
         )
     inserted = max(result.rowcount, 0)
-    return UpsertCounts(inserted=inserted, updated=updated, unchanged=total - inserted - updated)
+    unchanged = len(rows) - inserted - updated
+    return UpsertCounts(inserted=inserted, updated=updated, unchanged=unchanged)
 
 
 def _insert_defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
