@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -386,6 +387,29 @@ def _pair_ranks(result: StudyResult) -> _PairRanks:
     return out
 
 
+def _correlations_without_warnings(result: StudyResult, used: list[IntArray]) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):  # numpy's error state is per thread
+        return _cached_correlations(result, used)
+
+
+def _correlations_and_ranks(
+    result: StudyResult, used: list[IntArray]
+) -> tuple[FloatArray, _PairRanks]:
+    """The KP correlations and the pair rank cache; the first time, on two threads.
+
+    Both are window-independent, cached on the result, and only read the residuals (built
+    here first, once); numpy releases the GIL in their products and sorts, so on a second
+    core they overlap (the two largest one-off costs of a study's group statistics).
+    """
+    if "ranks" in result.group_cache:
+        return _cached_correlations(result, used), _pair_ranks(result)
+    _ = result.fit.residuals
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        correlations = pool.submit(_correlations_without_warnings, result, used)
+        pairs = _pair_ranks(result)
+        return correlations.result(), pairs
+
+
 @dataclass(frozen=True)
 class _GroupEstimation:
     """Window-independent sums over each group's members by estimation day."""
@@ -487,8 +511,8 @@ def group_statistics_many(
         dev = scar - mean_scar[group_of]
         sd_scar = np.sqrt(seg(dev * dev) / (n - 1.0))
         bmp = np.sqrt(n) * mean_scar / sd_scar
-        # Kolari-Pynnonen: residual correlation by calendar date
-        mean_corr = _cached_correlations(result, used)
+        # Kolari-Pynnonen: residual correlation by calendar date (beside the rank cache)
+        mean_corr, pairs = _correlations_and_ranks(result, used)
         inflation = 1.0 + (n - 1.0) * mean_corr
         kp_patell = patell * np.sqrt(1.0 / inflation)
         kp_bmp = bmp * np.sqrt((1.0 - mean_corr) / inflation)
@@ -496,7 +520,6 @@ def group_statistics_many(
         # event-time AAR over the window and portfolio (crude dependence) test
         win_ar = result.window_ar(window)[member]
         aar = seg(_nan_to_zero(win_ar)) / seg(np.isfinite(win_ar).astype(np.float64))
-        pairs = _pair_ranks(result)
         est = _group_estimation(result, member, sizes)
         est_days, sd_aar = est.days, est.sd_aar
         length = float(window[1] - window[0] + 1)
