@@ -382,7 +382,13 @@ def _json_float(value: float) -> float | None:
 
 
 def _session_index(returns: pd.DataFrame) -> pd.DatetimeIndex:
-    index = pd.DatetimeIndex(pd.to_datetime(returns.index)).normalize()
+    index = returns.index
+    if not (
+        isinstance(index, pd.DatetimeIndex)
+        and index.tz is None
+        and bool((index.values == index.values.astype("datetime64[D]")).all())
+    ):  # already tz-naive midnights (the usual case): normalising would copy it unchanged
+        index = pd.DatetimeIndex(pd.to_datetime(index)).normalize()
     if index.tz is not None:
         raise ValueError("the returns index must hold tz-naive session dates")
     if not index.is_monotonic_increasing or not index.is_unique:
@@ -447,7 +453,9 @@ def run_event_study(
     # attribute reads through C-level map(attrgetter); lookups below are vectorised
     key_list = list(map(_EVENT_KEY, requests))
     ticker_list = list(map(_TICKER, requests))
-    if len(set(zip(key_list, ticker_list, strict=True))) != len(requests):
+    # distinct event keys cannot repeat a pair (and a set of str reuses their cached hashes)
+    distinct = len(set(key_list)) == len(requests)
+    if not distinct and len(set(zip(key_list, ticker_list, strict=True))) != len(requests):
         raise ValueError("duplicate (event_key, ticker) requests")
     event_keys = np.array(key_list, dtype=object)
     tickers = np.array(ticker_list, dtype=object)
