@@ -188,3 +188,22 @@ def test_postgresql_missing_referenced_key_keeps_the_per_row_checks(
         with bulk_postgres.foreign_keys_checked_once(conn, TABLE, COLUMNS, rows) as skipped:  # type: ignore[arg-type]
             assert not skipped
             assert conn.execute(text("SHOW session_replication_role")).scalar_one() == "origin"
+
+
+@pytest.mark.postgres
+def test_postgresql_role_without_the_privilege_keeps_the_per_row_checks(
+    postgres_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A role that may not set session_replication_role loads the same rows, checked per row."""
+    monkeypatch.setattr(bulk_postgres, "_may_skip_row_triggers", lambda connection: False)
+    database = postgres_database
+    (a,) = _instruments(database, 1)
+    with (
+        database.engine.begin() as conn,
+        bulk_postgres.foreign_keys_checked_once(conn, TABLE, COLUMNS, _bars(a, 0, 3)) as skipped,
+    ):  # type: ignore[arg-type]
+        assert not skipped
+    assert _upsert(database, _bars(a, 0, 4)) == UpsertCounts(inserted=4)
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
+        _upsert(database, _bars(a, 4, 2) + _bars(a + 1000, 0, 1))
+    assert len(_stored(database)) == 4
