@@ -1,14 +1,12 @@
-"""PostgreSQL fast paths of bulk upserts: a conflict-free batch goes straight to its table,
-and foreign keys are checked once per referenced key instead of once per row.
+"""PostgreSQL bulk loads check foreign keys once per referenced key instead of once per row.
 
 A first load of prices spent most of its time in two places (``EXPLAIN ANALYZE`` of 1,000,000
 new daily bars): staging every row in a temporary table before merging it, and the
 per-row trigger behind each foreign key (``daily_bars.instrument_id``), which looked the
 same few hundred instruments up a million times. Here:
 
-- ``keys_absent`` asks the target's primary-key index once whether any stored row lies in the
-  batch's key range (the leading key column by value, the others by range). When none does,
-  no row of the batch can conflict and the caller may ``COPY`` it straight into the table.
+- ``keys_absent`` (bulk_keys.py) tells the caller when no row of a batch can conflict, so it
+  may ``COPY`` the batch straight into the table.
 - ``foreign_keys_checked_once`` replaces the per-row checks by one locking query per foreign
   key: the distinct referenced keys are looked up with ``FOR KEY SHARE`` (the lock the
   per-row trigger takes, held to the end of the transaction, so a referenced row cannot be
@@ -68,39 +66,6 @@ class _ForeignKey:
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def keys_absent(
-    connection: Connection,
-    table: Table,
-    columns: Sequence[str],
-    key_columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-) -> bool:
-    """True when no stored row of ``table`` has a key inside the batch's key range.
-
-    One query on the primary key: the leading key column matches any of the batch's values,
-    every further key column lies between the batch's smallest and largest value. It is
-    conservative (a stored row inside the range but with another key still answers False).
-    """
-    positions = [columns.index(k) for k in key_columns]
-    conditions: list[str] = []
-    params: dict[str, Any] = {}
-    for rank, (name, at) in enumerate(zip(key_columns, positions, strict=True)):
-        values = {row[at] for row in rows}
-        if None in values:
-            return False  # a NULL key is the server's to reject, on the general path
-        if rank == 0:
-            conditions.append(f"{_quoted(name)} = ANY(%(k0)s)")
-            params["k0"] = sorted(values)
-        else:
-            conditions.append(f"{_quoted(name)} BETWEEN %(lo{rank})s AND %(hi{rank})s")
-            params[f"lo{rank}"], params[f"hi{rank}"] = min(values), max(values)
-    found = connection.exec_driver_sql(
-        f"SELECT EXISTS (SELECT 1 FROM {_quoted(table.name)} WHERE {' AND '.join(conditions)})",  # noqa: S608 (identifiers from the schema, values bound)
-        params,
-    ).scalar_one()
-    return not found
 
 
 def _foreign_keys(connection: Connection, table: Table) -> list[_ForeignKey] | None:
