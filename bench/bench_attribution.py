@@ -1,7 +1,7 @@
 """Benchmark: attribution of every move for 50,000 events x 500 tickers (SYNTHETIC inputs).
 
 Run from the repository root:
-    .venv/bin/python bench/bench_attribution.py [--events 50000] [--tickers 500] [--repeat 5]
+    .venv/bin/python bench/bench_attribution.py [--events 50000] [--tickers 500] [--runs 5]
 
 Fixed-seed synthetic links (each event names 3-15 of the tickers with a random link
 strength, over three years of sessions) and a stored day-0 move for every (ticker, day 0),
@@ -14,10 +14,7 @@ included. Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.runs import DEFAULT_RUNS, Spread, load_average, timed
 from tracker.impact.calendar import sessions_between
 from tracker.measure.attribution import attribute
 from tracker.measure.confounds import build_ledger, macro_releases
@@ -84,20 +82,11 @@ def attribution_once(links: pd.DataFrame, moves: pd.DataFrame, index: pd.Datetim
     return len(ranked)
 
 
-def timed(work: object, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()  # type: ignore[operator]
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--tickers", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--runs", "--repeat", type=int, default=DEFAULT_RUNS, dest="runs")
     args = parser.parse_args()
     links = synthetic_links(args.events, args.tickers)
     moves = synthetic_moves(links)
@@ -106,7 +95,7 @@ def main() -> None:
     n_moves = len(moves[["instrument_id", "session_date"]].drop_duplicates())
     print(
         f"SYNTHETIC: {args.events:,} events x {args.tickers} tickers, {len(links):,} links, "
-        f"{n_moves:,} moves, {candidates:,} candidates"
+        f"{n_moves:,} moves, {candidates:,} candidates; {load_average()}"
     )
     for name, work in (
         ("attribution (candidates, ranking, rows, fingerprints)",
@@ -115,12 +104,9 @@ def main() -> None:
          lambda: build_ledger(links, pd.DataFrame(columns=["instrument_id", "ticker", "kind",
                               "ex_date", "value"]), macro_releases(), index, (-5, 5))),
     ):  # fmt: skip
-        times = timed(work, args.repeat)
-        print(
-            f"{name}: median {statistics.median(times):.2f} s, spread "
-            f"{min(times):.2f}-{max(times):.2f} s over {args.repeat} runs"
-        )
-    print("load average (1, 5, 15 min): " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
+        spread = Spread.of([timed(work) for _ in range(args.runs)])
+        print(f"{name}: {spread.seconds()}")
+    print(f"after: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from sqlalchemy import select
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.runs import DEFAULT_RUNS, Spread, load_average  # noqa: E402
 from tracker.db import Database, migrate, utcnow  # noqa: E402
 from tracker.db.models import JobRun, Watermark  # noqa: E402
 
@@ -121,12 +121,13 @@ def one_takeover(directory: Path, args: argparse.Namespace) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="takeovers (each 10-60 s)")
     parser.add_argument("--mode", choices=("kill", "depose"), default="kill")
     parser.add_argument("--heartbeat", type=float, default=5.0)
     parser.add_argument("--standby-poll", type=float, default=3.0)
     parser.add_argument("--cancel-grace", type=float, default=10.0)
     args = parser.parse_args()
+    print(f"before: {load_average()}")
     times = []
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-failover-") as directory:
@@ -134,11 +135,10 @@ def main() -> None:
         print(f"run {run + 1}: {times[-1]:.2f} s", flush=True)
     print(
         f"takeover after {args.mode} (heartbeat {args.heartbeat:g} s, standby poll "
-        f"{args.standby_poll:g} s, cancel grace {args.cancel_grace:g} s): median "
-        f"{statistics.median(times):.2f} s, min {min(times):.2f} s, max {max(times):.2f} s, "
-        f"stdev {statistics.stdev(times) if len(times) > 1 else 0.0:.2f} s over {len(times)} runs"
+        f"{args.standby_poll:g} s, cancel grace {args.cancel_grace:g} s): "
+        f"{Spread.of(times).seconds()}"
     )
-    print("load average: " + " ".join(f"{value:.2f}" for value in os.getloadavg()))
+    print(f"after: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ with a fixed seed from every session whose estimation + event span is complete, 
 cannot handle gaps). The peer runs in a subprocess of --peer-python (default: this Python).
 Part 2 is SYNTHETIC (fixed seed): 100,000 (event, ticker) pairs, every statistic, without and
 with the resampling tests (1,000 placebo + 1,000 wild-bootstrap draws per basket and window).
-Every figure is the median of --runs runs (>= 5) with its min-max spread and the 1-minute load
-average when it was taken; figures are printed, never asserted.
+Every figure is the median of --runs runs (>= 5) with its min-max range (bench/runs.py), wall
+and CPU time, and the 1-minute load average when it was taken; figures are printed, never
+asserted. A full run (all sizes, both parts) takes a few minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +32,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.runs import DEFAULT_RUNS, Spread, load_average
 from tracker.impact.returns import adjusted_close, returns_matrix
 from tracker.impact.significance import group_statistics_many
 from tracker.impact.study import EventRequest, StudyParameters, run_event_study
@@ -106,17 +107,17 @@ class Timing:
     """Runs of one measurement: wall and cpu seconds, and the load average at each run."""
 
     def __init__(self, wall: list[float], cpu: list[float], load: list[float]) -> None:
-        self.wall, self.cpu, self.load = wall, cpu, load
+        self.wall, self.cpu, self.load = Spread.of(wall), Spread.of(cpu), load
 
     @property
     def median(self) -> float:
-        return statistics.median(self.wall)
+        return self.wall.median
 
     def text(self, digits: int = 3) -> str:
+        """``wall 1.234 s (1.2-1.3, 5 runs), cpu 1.200 s (...), load 0.4-0.6`` (the 1-min load)."""
         return (
-            f"median {self.median:.{digits}f} s (min {min(self.wall):.{digits}f}, "
-            f"max {max(self.wall):.{digits}f}; cpu median {statistics.median(self.cpu):.{digits}f}"
-            f" s; load {min(self.load):.1f}-{max(self.load):.1f}; n={len(self.wall)})"
+            f"wall {self.wall.seconds(digits)}, cpu {self.cpu.seconds(digits)}, "
+            f"load {min(self.load):.1f}-{max(self.load):.1f}"
         )
 
 
@@ -216,14 +217,11 @@ def peer_comparison(peer_python: str, sizes: list[str], runs: int) -> None:
             continue
         times = [float(x) for x in peer["times"]]  # type: ignore[attr-defined]
         cpus = [float(x) for x in peer["cpu"]]  # type: ignore[attr-defined]
-        load = peer["load"]
-        peer_text = (
-            f"median {statistics.median(times):.4f} s (min {min(times):.4f}, max {max(times):.4f};"
-            f" cpu median {statistics.median(cpus):.4f} s;"
-            f" load {min(load):.1f}-{max(load):.1f}; n={len(times)})"  # type: ignore[call-overload]
-        )
-        ratio = statistics.median(times) / engine.median
-        ratio_cpu = statistics.median(cpus) / statistics.median(engine.cpu)
+        load = [float(x) for x in peer["load"]]  # type: ignore[attr-defined]
+        peer_timing = Timing(times, cpus, load)
+        peer_text = peer_timing.text(4)
+        ratio = peer_timing.median / engine.median
+        ratio_cpu = peer_timing.cpu.median / engine.cpu.median
         peer_car = np.array([r["car"] for r in peer["results"]])  # type: ignore[attr-defined]
         diff = np.nanmax(np.abs(result.windows[WINDOW].car - peer_car))
         print(
@@ -290,10 +288,8 @@ def scale_test(runs: int, n_events: int = 1000, n_firms: int = 100) -> None:
 
 def machine() -> None:
     """What the figures were measured on: cores, load, BLAS threads (set by no one here)."""
-    load = os.getloadavg()
     print(
-        f"machine: os.cpu_count()={os.cpu_count()}, load average at start "
-        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        f"machine: {load_average()}; "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')} (the bench "
         "sets no thread limit; the engine runs its small batched products on one BLAS thread)"
     )
@@ -302,19 +298,20 @@ def machine() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--peer-python", default=sys.executable)
-    parser.add_argument("--runs", type=int, default=5, help="runs per figure (at least 5)")
+    parser.add_argument(
+        "--runs", type=int, default=DEFAULT_RUNS, help="runs per figure (at least 5)"
+    )
     parser.add_argument("--sizes", default="45,500,5000,all", help="pair counts for part 1")
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     args = parser.parse_args()
-    runs = max(5, args.runs)
+    runs = max(DEFAULT_RUNS, args.runs)
     machine()
     if not args.skip_peer:
         peer_comparison(args.peer_python, args.sizes.split(","), runs)
     if not args.skip_scale:
         scale_test(runs)
-    load = os.getloadavg()
-    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"after: {load_average()}")
 
 
 if __name__ == "__main__":

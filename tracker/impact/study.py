@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -381,7 +382,13 @@ def _json_float(value: float) -> float | None:
 
 
 def _session_index(returns: pd.DataFrame) -> pd.DatetimeIndex:
-    index = pd.DatetimeIndex(pd.to_datetime(returns.index)).normalize()
+    index = returns.index
+    if not (
+        isinstance(index, pd.DatetimeIndex)
+        and index.tz is None
+        and bool((index.values == index.values.astype("datetime64[D]")).all())
+    ):  # already tz-naive midnights (the usual case): normalising would copy it unchanged
+        index = pd.DatetimeIndex(pd.to_datetime(index)).normalize()
     if index.tz is not None:
         raise ValueError("the returns index must hold tz-naive session dates")
     if not index.is_monotonic_increasing or not index.is_unique:
@@ -443,16 +450,18 @@ def run_event_study(
     index = _session_index(returns)
     data = returns.to_numpy(dtype=np.float64, na_value=np.nan)
     n_rows, n_cols = data.shape
-    # one pass of attribute reads per request; lookups below are vectorised (pandas hashing)
-    key_list = [r.event_key for r in requests]
-    ticker_list = [r.ticker for r in requests]
-    if len(set(zip(key_list, ticker_list, strict=True))) != len(requests):
+    # attribute reads through C-level map(attrgetter); lookups below are vectorised
+    key_list = list(map(_EVENT_KEY, requests))
+    ticker_list = list(map(_TICKER, requests))
+    # distinct event keys cannot repeat a pair (and a set of str reuses their cached hashes)
+    distinct = len(set(key_list)) == len(requests)
+    if not distinct and len(set(zip(key_list, ticker_list, strict=True))) != len(requests):
         raise ValueError("duplicate (event_key, ticker) requests")
     event_keys = np.array(key_list, dtype=object)
     tickers = np.array(ticker_list, dtype=object)
     epoch = date(1970, 1, 1).toordinal()
     day0 = (
-        np.fromiter((r.day0.toordinal() for r in requests), np.int64, len(requests)) - epoch
+        np.fromiter(map(date.toordinal, map(_DAY0, requests)), np.int64, len(requests)) - epoch
     ).astype("datetime64[D]")
     col = _column_of(returns.columns, tickers)
     position = np.searchsorted(index.values.astype("datetime64[D]"), day0).astype(np.int64)
@@ -490,17 +499,7 @@ def run_event_study(
     ar_span[~fit_valid] = np.nan
 
     price_grid = _grid_for(_aligned(prices, index), tickers, position, lo, hi)
-    shares = np.array(
-        [
-            r.shares_outstanding
-            if r.shares_outstanding is not None
-            else (
-                np.nan if shares_outstanding is None else shares_outstanding.get(r.ticker, np.nan)
-            )
-            for r in requests
-        ],
-        dtype=np.float64,
-    )
+    shares = _shares_of(requests, ticker_list, shares_outstanding)
     windows = {}
     for window in params.event_windows:
         windows[window] = _window_arrays(
@@ -536,6 +535,31 @@ def run_event_study(
         windows=windows,
         pair_status=_STATUS_TEXT[pair_code],
         fit_valid=fit_valid,
+    )
+
+
+_EVENT_KEY = attrgetter("event_key")
+_TICKER = attrgetter("ticker")
+_DAY0 = attrgetter("day0")
+_SHARES = attrgetter("shares_outstanding")
+
+
+def _shares_of(
+    requests: Sequence[EventRequest],
+    tickers: list[str],
+    mapping: Mapping[str, float] | None,
+) -> FloatArray:
+    """Each pair's shares outstanding: its own count, else the ticker's mapping, else NaN."""
+    own = list(map(_SHARES, requests))
+    if mapping is None and own.count(None) == len(own):
+        return np.full(len(own), np.nan)
+    lookup = mapping or {}
+    return np.array(
+        [
+            value if value is not None else lookup.get(ticker, np.nan)
+            for value, ticker in zip(own, tickers, strict=True)
+        ],
+        dtype=np.float64,
     )
 
 
@@ -581,17 +605,22 @@ def _fit_market(
     Returns the fit (residuals built on first use) and each firm's valid estimation returns.
     """
     n_rows, n_cols = data.shape
-    firm = np.isfinite(data)
-    x = data[:, reg_col] if reg_col < n_cols else np.full(n_rows, np.nan)
+    e1, e2 = int(est_offsets[0]), int(est_offsets[-1])
+    position = grid.position
+    # only the sessions some estimation window covers are cumulated: a few events cost
+    # their own span, not the whole history (window sums clip to the data either way)
+    r0 = min(max(int(position.min()) + e1, 0), n_rows) if len(position) else 0
+    r1 = min(max(int(position.max()) + e2 + 1, r0), n_rows) if len(position) else 0
+    span = data[r0:r1]
+    firm = np.isfinite(span)
+    x = span[:, reg_col] if reg_col < n_cols else np.full(len(span), np.nan)
     both = firm & np.isfinite(x)[:, None]
-    y0 = np.where(both, data, 0.0)
+    y0 = np.where(both, span, 0.0)
     x0 = np.where(both, x[:, None], 0.0)
     sums = WindowSums(
         [both.astype(np.float64), y0, x0, y0 * y0, x0 * y0, x0 * x0, firm.astype(np.float64)]
     )
-    e1, e2 = int(est_offsets[0]), int(est_offsets[-1])
-    position = grid.position
-    got = sums.window(col, position + e1, position + e2)
+    got = sums.window(col, position + e1 - r0, position + e2 - r0)
     # counts are cumulated in float64: exact integers far beyond any sessions count
     market = MarketSums(np.rint(got[:, 0]), got[:, 1], got[:, 2], got[:, 3], got[:, 4], got[:, 5])
     firm_valid = np.rint(got[:, 6]).astype(np.int64)

@@ -68,12 +68,12 @@ def window_rows(
     """(P, length) copies of padded_t[cols[p], starts[p] : starts[p] + length].
 
     padded_t is tickers x sessions (contiguous per ticker), so each pair's window is one
-    contiguous run of the flat array; np.take with flat indices, block by block of pairs.
+    contiguous run of the flat array: a row of its sliding-window view, picked by one index
+    per pair (a (P, length) array of flat indices cost twice the time), block by block.
     """
     flat = padded_t.reshape(-1)
+    windows = np.lib.stride_tricks.sliding_window_view(flat, length)
     out = np.empty((len(cols), length)) if out is None else out
-    days = np.arange(length, dtype=np.int64)[None, :]
     for part in row_blocks(len(cols)):
-        first = cols[part] * padded_t.shape[1] + starts[part]
-        np.take(flat, first[:, None] + days, out=out[part])
+        out[part] = windows[cols[part] * padded_t.shape[1] + starts[part]]
     return out
