@@ -42,7 +42,7 @@ from tracker.query.common import (
 Match = Literal["kind", "theme", "any"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnalogRow:
     event_id: int
     slug: str
@@ -236,8 +236,9 @@ def find_analogs(
     )
     if limit is not None:
         query = query.limit(limit)
-    measured = session.execute(query).all()
+    # rows are streamed, not held as Row objects (see ``tracker.query.prices``)
     rows: list[AnalogRow] = []
+    candidate_count: int | None = None
     for (
         analog_id,
         slug,
@@ -249,8 +250,9 @@ def find_analogs(
         p,
         is_kind,
         has_theme,
-        _,
-    ) in measured:
+        count,
+    ) in session.execute(query):
+        candidate_count = count
         rows.append(
             AnalogRow(
                 event_id=analog_id,
@@ -267,8 +269,8 @@ def find_analogs(
         )
     if limit is not None:
         unmeasured = 0
-    elif measured:
-        unmeasured = measured[0][-1] - len(rows)
+    elif candidate_count is not None:
+        unmeasured = candidate_count - len(rows)
     else:  # no row carried the count
         unmeasured = session.scalar(select(func.count()).select_from(candidates)) or 0
     return Analogs(
