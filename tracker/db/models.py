@@ -445,7 +445,8 @@ class FirmImpact(Base):
     __tablename__ = "firm_impacts"
     __table_args__ = (
         UniqueConstraint("event_id", "instrument_id", "model", "window_start", "window_end"),
-        Index("ix_firm_impacts_instrument_car", "instrument_id", "car"),
+        # day0 too: a ticker's event days come from the index alone (tracker.query.tickers)
+        Index("ix_firm_impacts_instrument_car_day0", "instrument_id", "car", "day0"),
         # the largest |CAR| of one window, read from both ends of the index, and the few
         # events past a |CAR| / p threshold, collected from it (tracker.query)
         Index(
