@@ -50,6 +50,23 @@ def test_analogs_for_a_basket_use_group_impacts(database: Database, world: World
     assert "CAAR[0,+5] of ai_power" in analogs.summary()
 
 
+def test_an_analog_of_both_kind_and_theme_counts_once(database: Database, world: World) -> None:
+    ids = world.events
+    with database.session() as session:
+        # d (model release, efficiency theme): a shares both, c the kind, deal the theme
+        basket = find_analogs(session, "synthetic-d", basket="ai_power")
+        # VST has no [0,+5] result: every candidate is unmeasured, none is listed
+        unmeasured_only = find_analogs(session, "synthetic-d", ticker="VST")
+    assert [row.event_id for row in basket.rows] == [ids["c"], ids["a"]]
+    assert [(row.same_kind, row.shared_theme) for row in basket.rows] == [
+        (True, False),
+        (True, True),
+    ]
+    assert basket.unmeasured == 1  # deal: no stored CAAR
+    assert unmeasured_only.rows == ()
+    assert unmeasured_only.unmeasured == 3  # a, c and deal, a once
+
+
 def test_analogs_bad_input(database: Database, world: World) -> None:
     with database.session() as session:
         with pytest.raises(NotFoundError):

@@ -36,3 +36,18 @@ def test_tickers_basket_range_and_rebasing(database: Database) -> None:
     assert rebased.loc[str(days[1]), "VST"] == pytest.approx(100.0)
     assert rebased.loc[str(days[3]), "CEG"] == pytest.approx(220.0 / 210.0 * 100)
     assert rebased["TLN"].isna().all()  # a member with no stored bars stays empty
+
+
+def test_dates_are_sorted_and_a_missing_bar_is_nan(database: Database) -> None:
+    with database.session() as session:
+        seed_universe(session)
+        days = synthetic_bars(
+            session, {"VST": [10.0, 11.0, 12.0], "CEG": [200.0]}, date(2024, 1, 2)
+        )
+        wide = price_history(session, ["CEG", "VST"])
+    assert list(wide.columns) == ["CEG", "VST"]
+    assert wide.index.name == "date"
+    assert [day.date() for day in wide.index] == days
+    assert list(wide["VST"]) == [10.0, 11.0, 12.0]
+    assert wide["CEG"].iloc[0] == 200.0
+    assert wide["CEG"].iloc[1:].isna().all()

@@ -336,7 +336,14 @@ class Event(Base):
     __table_args__ = (
         CheckConstraint("origin IN ('curated', 'detected')", name="origin"),
         Index("ix_events_first_reported_at", "first_reported_at"),
-        Index("ix_events_kind_first_reported_at", "kind", "first_reported_at"),
+        # the earlier events of a kind with what analogs filter on, read from the index alone
+        Index(
+            "ix_events_kind_first_reported_at_id_parent",
+            "kind",
+            "first_reported_at",
+            "id",
+            "parent_id",
+        ),
         # the lists' default order (importance, newest, id), walked instead of sorted
         Index("ix_events_importance_first_reported_at", "importance", "first_reported_at", "id"),
     )
@@ -402,12 +409,14 @@ class EventEntity(Base):
 
 class EventTheme(Base):
     __tablename__ = "event_themes"
+    # a theme's events read from the index alone (analogs, theme filters)
+    __table_args__ = (Index("ix_event_themes_theme_id_event_id", "theme_id", "event_id"),)
 
     event_id: Mapped[int] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
     )
     theme_id: Mapped[int] = mapped_column(
-        ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True
     )
     reason: Mapped[str] = mapped_column(Text, default="")
 
@@ -436,7 +445,8 @@ class FirmImpact(Base):
     __tablename__ = "firm_impacts"
     __table_args__ = (
         UniqueConstraint("event_id", "instrument_id", "model", "window_start", "window_end"),
-        Index("ix_firm_impacts_instrument_car", "instrument_id", "car"),
+        # day0 too: a ticker's event days come from the index alone (tracker.query.tickers)
+        Index("ix_firm_impacts_instrument_car_day0", "instrument_id", "car", "day0"),
         # the largest |CAR| of one window, read from both ends of the index, and the few
         # events past a |CAR| / p threshold, collected from it (tracker.query)
         Index(

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import CTE, ColumnElement, and_, func, select, union_all
 from sqlalchemy.orm import Session
 
 from tracker.db.models import Event, EventTheme, EventTicker, FirmImpact, GroupImpact, Instrument
@@ -42,7 +42,7 @@ from tracker.query.common import (
 Match = Literal["kind", "theme", "any"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnalogRow:
     event_id: int
     slug: str
@@ -128,6 +128,23 @@ def _outside_cluster(event: Event) -> ColumnElement[bool]:
     return and_(Event.id.not_in({event.id, root}), func.coalesce(Event.parent_id, 0) != root)
 
 
+def _candidates(event: Event, theme_ids: list[int], match: Match) -> CTE:
+    """Ids of the events like ``event`` (see the module docstring), one row each: the same
+    kind through the (kind, first_reported_at, id, parent_id) index, a shared theme
+    through the (theme_id, event_id) one, so that neither reads the events table. The
+    themed events of another kind are added to those of the same kind, which are
+    disjoint, so nothing needs deduplicating."""
+    earlier = [Event.first_reported_at < event.first_reported_at, _outside_cluster(event)]
+    by_kind = select(Event.id).where(Event.kind == event.kind, *earlier)
+    themed = Event.id.in_(select(EventTheme.event_id).where(EventTheme.theme_id.in_(theme_ids)))
+    if match == "kind":
+        return by_kind.cte("candidates")
+    if match == "theme":
+        return select(Event.id).where(themed, *earlier).cte("candidates")
+    other_kind_themed = select(Event.id).where(Event.kind != event.kind, themed, *earlier)
+    return union_all(by_kind, other_kind_themed).cte("candidates")
+
+
 def find_analogs(
     session: Session,
     event_ref: str | int,
@@ -156,23 +173,19 @@ def find_analogs(
     theme_ids = list(
         session.scalars(select(EventTheme.theme_id).where(EventTheme.event_id == event.id))
     )
+    candidates = _candidates(event, theme_ids, match)
     same_kind = Event.kind == event.kind
     shared_theme = Event.id.in_(
         select(EventTheme.event_id).where(EventTheme.theme_id.in_(theme_ids))
     )
-    likeness = {"kind": same_kind, "theme": shared_theme, "any": or_(same_kind, shared_theme)}
-    conditions = [
-        likeness[match],
-        Event.first_reported_at < event.first_reported_at,
-        _outside_cluster(event),
-    ]
 
     target_kind: Literal["ticker", "basket"]
     if basket:
         target_basket = find_basket(session, basket)
         target, target_kind = target_basket.slug, "basket"
         value: Any = GroupImpact.caar
-        p_value: Any = GroupImpact.statistics
+        # a group impact keeps its p-values among its statistics: only kp_p is read
+        p_value: Any = GroupImpact.statistics[GROUP_P_VALUE].as_float()
         join = and_(
             GroupImpact.event_id == Event.id,
             GroupImpact.basket_id == target_basket.id,
@@ -198,8 +211,9 @@ def find_analogs(
         )
         impact_table = FirmImpact  # type: ignore[assignment]
 
-    # measured analogs through the impact's (target, model, window) index; the others
-    # are only counted
+    # the candidates are collected once, from indexes alone; the measured ones are joined
+    # to their stored result and counted in the same pass
+    total = select(func.count()).select_from(candidates).scalar_subquery()
     query = (
         select(
             Event.id,
@@ -212,14 +226,19 @@ def find_analogs(
             p_value,
             same_kind,
             shared_theme,
+            total,
         )
+        .select_from(candidates)
+        .join(Event, Event.id == candidates.c.id)
         .join(impact_table, join)
-        .where(*conditions, value.is_not(None))
+        .where(value.is_not(None))
         .order_by(Event.first_reported_at.desc(), Event.id.desc())
     )
     if limit is not None:
         query = query.limit(limit)
+    # rows are streamed, not held as Row objects (see ``tracker.query.prices``)
     rows: list[AnalogRow] = []
+    candidate_count: int | None = None
     for (
         analog_id,
         slug,
@@ -228,12 +247,12 @@ def find_analogs(
         reported,
         day0,
         car,
-        p_raw,
+        p,
         is_kind,
         has_theme,
+        count,
     ) in session.execute(query):
-        # a group impact keeps its p-values among its statistics
-        p = p_raw.get(GROUP_P_VALUE) if isinstance(p_raw, dict) else p_raw
+        candidate_count = count
         rows.append(
             AnalogRow(
                 event_id=analog_id,
@@ -245,11 +264,15 @@ def find_analogs(
                 same_kind=bool(is_kind),
                 shared_theme=bool(has_theme),
                 car=float(car),
-                p_value=float(p) if isinstance(p, int | float) else None,
+                p_value=None if p is None else float(p),
             )
         )
-    candidates = session.scalar(select(func.count()).select_from(Event).where(*conditions)) or 0
-    unmeasured = 0 if limit is not None else max(candidates - len(rows), 0)
+    if limit is not None:
+        unmeasured = 0
+    elif candidate_count is not None:
+        unmeasured = candidate_count - len(rows)
+    else:  # no row carried the count
+        unmeasured = session.scalar(select(func.count()).select_from(candidates)) or 0
     return Analogs(
         event_id=event.id,
         event_slug=event.slug,

@@ -55,24 +55,37 @@ def price_history(
         query = query.where(DailyBar.date >= start)
     if end:
         query = query.where(DailyBar.date <= end)
-    rows = session.execute(query).all()
+    # rows are streamed into plain lists: holding thousands of Row objects at once
+    # promotes them to the oldest garbage-collector generation, whose full collections
+    # (~100 ms in a process with pandas loaded) then land on every few calls
+    ids: list[int] = []
+    days: list[date] = []
+    prices: list[float] = []
+    for instrument_id, day, close in session.execute(query):
+        ids.append(instrument_id)
+        days.append(day)
+        prices.append(close)
     columns = [instrument.ticker for instrument in instruments]
-    if not rows:
+    if not ids:
         return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], name="date"), dtype=float)
-    # column-wise: building a frame from the row objects costs more than the query
-    ids, days, prices = zip(*rows, strict=True)
-    frame = pd.DataFrame(
-        {
-            "ticker": [ticker_of[instrument_id] for instrument_id in ids],
-            "date": pd.to_datetime(list(days)),
-            "price": np.asarray(prices, dtype=float),
-        }
-    )
-    wide = frame.pivot(index="date", columns="ticker", values="price").reindex(columns=columns)
-    wide = wide.sort_index().astype(float)
+    wide = _pivot(ids, days, prices, ticker_of).reindex(columns=columns)
     if rebase_at is not None:
         wide = _rebased(wide, rebase_at)
     return wide
+
+
+def _pivot(
+    ids: list[int], days: list[date], prices: list[float], ticker_of: dict[int, str]
+) -> pd.DataFrame:
+    """Prices by date (sorted rows) and ticker (columns in ``ticker_of`` order), NaN where
+    a ticker has no bar that day; (id, date) pairs are unique (the bars' primary key)."""
+    unique_days, row = np.unique(np.asarray(days, dtype="datetime64[D]"), return_inverse=True)
+    position = {instrument_id: index for index, instrument_id in enumerate(ticker_of)}
+    column = np.fromiter((position[instrument_id] for instrument_id in ids), np.intp, len(ids))
+    values = np.full((len(unique_days), len(ticker_of)), np.nan)
+    values[row, column] = np.asarray(prices, dtype=float)
+    index = pd.DatetimeIndex(unique_days, name="date")
+    return pd.DataFrame(values, index=index, columns=pd.Index(ticker_of.values(), name="ticker"))
 
 
 def _rebased(wide: pd.DataFrame, at: date) -> pd.DataFrame:

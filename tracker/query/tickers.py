@@ -98,12 +98,17 @@ class TickerMoves:
 
 
 def _closes(session: Session, instrument_id: int) -> pd.Series[float]:
-    rows = session.execute(
+    # streamed into lists, not held as Row objects (see ``tracker.query.prices``)
+    days: list[date] = []
+    closes: list[float] = []
+    for day, close in session.execute(
         select(DailyBar.date, func.coalesce(DailyBar.adj_close, DailyBar.close))
         .where(DailyBar.instrument_id == instrument_id)
         .order_by(DailyBar.date)
-    ).all()
-    return pd.Series([row[1] for row in rows], index=[row[0] for row in rows], dtype=float)
+    ):
+        days.append(day)
+        closes.append(close)
+    return pd.Series(closes, index=days, dtype=float)
 
 
 def market_adjusted_returns(session: Session, instrument: Instrument) -> pd.Series[float]:
