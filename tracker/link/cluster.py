@@ -12,7 +12,8 @@ A single pass decides on each article alone, so a story whose first reports used
 merges clusters agglomeratively, best pair first, on the same kind of score computed between
 centroids: a story is judged on all its articles, not on the one that happened to come first.
 The entity bonuses only strengthen word evidence: two clusters that share nothing but a
-company's name ("apple", "@apple") never merge (``merge_min_text``).
+company's name ("apple", "@apple") never merge (``merge_min_text``), nor do two clusters each
+mainly about distinctive entities none of which they share (``separate_subjects``).
 It only merges clusters close in time (``merge_gap``) whose union stays within ``max_span``, and
 only where a cluster touched by this run is involved, so re-running changes nothing.
 
