@@ -271,3 +271,93 @@ def test_same_day_market_reports_are_one_move() -> None:
     assert merge_score(coverage, unflagged, params) + params.entity_time_bonus == merge_score(
         coverage, report, params
     )
+
+
+def _doc(key: int, at: str, title: str, entities: str) -> Doc:
+    return Doc(key, datetime.fromisoformat(at), title, "", frozenset(entities.split()), str(key))
+
+
+# Recorded headlines of 2025-01-28..01-31 with the entities the matcher finds in their title and
+# summary: ChatGPT Gov, Microsoft hosting DeepSeek-R1, and OpenAI's o3-mini launch (with the
+# o1-in-Copilot report it joins), three happenings sharing OpenAI, Microsoft and "model".
+CHATGPT_GOV = [
+    _doc(
+        1,
+        "2025-01-28T11:12:08+00:00",
+        "OpenAI launches ChatGPT for government agencies",
+        "openai microsoft chatgpt",
+    ),
+    _doc(
+        2,
+        "2025-01-29T19:19:47+00:00",
+        "OpenAI tailored ChatGPT Gov for government use - here's what that means",
+        "openai chatgpt",
+    ),
+]
+MICROSOFT_HOSTS_R1 = [
+    _doc(
+        3,
+        "2025-01-29T15:37:18+00:00",
+        "Microsoft makes DeepSeek’s R1 model available on Azure AI and GitHub",
+        "deepseek openai microsoft deepseek-r1",
+    ),
+    _doc(
+        4,
+        "2025-01-30T12:00:00+00:00",
+        "Inside Microsoft’s quick embrace of DeepSeek",
+        "deepseek openai microsoft deepseek-r1 openai-o-series",
+    ),
+    _doc(
+        5,
+        "2025-01-30T16:37:14+00:00",
+        "Microsoft now hosts AI model accused of copying OpenAI data",
+        "deepseek openai microsoft deepseek-r1",
+    ),
+]
+O3_MINI = [
+    _doc(
+        6,
+        "2025-01-30T10:42:03+00:00",
+        "Microsoft makes OpenAI’s o1 reasoning model free for all Copilot users",
+        "openai microsoft chatgpt openai-o-series",
+    ),
+    _doc(
+        7,
+        "2025-01-31T14:00:00+00:00",
+        "OpenAI launches new o3-mini reasoning model with a free ChatGPT version",
+        "openai chatgpt openai-o-series",
+    ),
+    _doc(
+        8,
+        "2025-01-31T19:27:58+00:00",
+        "OpenAI’s o3-Mini Is a Leaner AI Model That Keeps Pace With DeepSeek",
+        "deepseek openai deepseek-r1 openai-o-series",
+    ),
+    _doc(
+        9,
+        "2025-01-31T20:06:52+00:00",
+        "OpenAI hits back at DeepSeek with o3-mini reasoning model",
+        "deepseek openai openai-o-series",
+    ),
+]
+
+
+def test_happenings_about_different_distinctive_entities_do_not_merge() -> None:
+    """Microsoft hosting DeepSeek-R1 and OpenAI's o3-mini share OpenAI, Microsoft, DeepSeek and
+    "model" (enough to merge); each is mainly about its own distinctive entity, so they stay
+    apart, and ChatGPT Gov joins neither; the o3-mini reports stay one event."""
+    params = ClusterParams()
+    # distinctive in the recorded corpus: named in at most 3% of its documents
+    distinct = frozenset({"deepseek-r1", "openai-o-series"})
+    vectoriser = Vectoriser(CHATGPT_GOV + MICROSOFT_HOSTS_R1 + O3_MINI, params)
+    gov = _cluster_of(CHATGPT_GOV, vectoriser, -1)
+    hosts = _cluster_of(MICROSOFT_HOSTS_R1, vectoriser, -2)
+    o3 = _cluster_of(O3_MINI, vectoriser, -3)
+    assert merge_score(hosts, o3, params, distinct) == 0.0
+    same_words = replace(params, separate_subjects=False)
+    assert merge_score(hosts, o3, same_words, distinct) >= params.merge_threshold
+    for other in (hosts, o3):
+        assert merge_score(gov, other, params, distinct) < params.merge_threshold
+    launch = _cluster_of(O3_MINI[1:2], vectoriser, -4)
+    coverage = _cluster_of(O3_MINI[2:], vectoriser, -5)
+    assert merge_score(launch, coverage, params, distinct) >= params.merge_threshold

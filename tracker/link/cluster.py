@@ -12,7 +12,8 @@ A single pass decides on each article alone, so a story whose first reports used
 merges clusters agglomeratively, best pair first, on the same kind of score computed between
 centroids: a story is judged on all its articles, not on the one that happened to come first.
 The entity bonuses only strengthen word evidence: two clusters that share nothing but a
-company's name ("apple", "@apple") never merge (``merge_min_text``).
+company's name ("apple", "@apple") never merge (``merge_min_text``), nor do two clusters each
+mainly about distinctive entities none of which they share (``separate_subjects``).
 It only merges clusters close in time (``merge_gap``) whose union stays within ``max_span``, and
 only where a cluster touched by this run is involved, so re-running changes nothing.
 
@@ -158,6 +159,10 @@ class ClusterParams:
     # the bonuses strengthen word evidence, never replace it: two clusters merge only when
     # their centroids share words beyond entity names ("apple", "@apple") at least this much
     merge_min_text: float = 0.05
+    # two clusters each mainly about distinctive entities, none of them shared (DeepSeek-R1
+    # hosted on Azure; OpenAI's o-series), report different happenings however many common
+    # names and words ("OpenAI", "Microsoft", "model") they share: they never merge
+    separate_subjects: bool = True
 
 
 @dataclass
@@ -453,6 +458,18 @@ def _entity_terms(cluster: Cluster) -> set[str]:
     return names
 
 
+def subjects(cluster: Cluster, distinct: frozenset[str]) -> frozenset[str]:
+    """The distinctive entities a cluster is mainly about (named by half its articles)."""
+    return main_entities(cluster) & distinct
+
+
+def different_subjects(a: Cluster, b: Cluster, distinct: frozenset[str]) -> bool:
+    """Both clusters are mainly about distinctive entities, and not one of them is shared."""
+    subject_a = subjects(a, distinct)
+    subject_b = subjects(b, distinct)
+    return bool(subject_a) and bool(subject_b) and not subject_a & subject_b
+
+
 def _content_cosine(a: Cluster, b: Cluster) -> float:
     """Centroid cosine over the words that are not entity names (nor ``@entity`` tokens)."""
     skip = _entity_terms(a) | _entity_terms(b)
@@ -470,6 +487,8 @@ def merge_score(
     centroids share too few words beyond entity names (``merge_min_text``): a company is not
     a happening."""
     if a.norm_sq <= 0 or b.norm_sq <= 0:
+        return 0.0
+    if params.separate_subjects and different_subjects(a, b, distinct):
         return 0.0
     cosine = _dot(a.vector, b.vector) / math.sqrt(a.norm_sq * b.norm_sq)
     gap = _gap_hours(a, b)
