@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from tracker.db import migrate
 from tracker.db.engine import make_engine
+from tracker.impact.multitest import bh_qvalues
 
 DEFAULT_SQLITE = "sqlite:///var/bench/query.db"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/tracker_bench"
@@ -435,29 +436,39 @@ def generate(url: str, scale: float, seed: int) -> dict[str, int]:
         row_id = 0
         for e, ids in pairs:
             day0 = loader.day(days[event_day_index[e]])
+            drawn = []
             for i in ids:
                 for start, end in WINDOWS:
-                    row_id += 1
                     car = float(rng.standard_t(4) * 0.02 * np.sqrt(end - start + 1))
-                    yield (
-                        row_id,
-                        e + 1,
-                        int(i),
-                        "market",
-                        start,
-                        end,
-                        "ok",
-                        day0,
-                        car,
-                        car * 40,
-                        float(rng.uniform()),
-                        car,
-                        stats,
-                        "{}",
-                        "",
-                        "synthetic",
-                        now,
-                    )
+                    drawn.append((int(i), start, end, car, float(rng.uniform())))
+            # q-values as the measure layer stores them: BH across the event's tickers per window
+            q_of: dict[tuple[int, int, int], float] = {}
+            for start, end in WINDOWS:
+                family = [row for row in drawn if (row[1], row[2]) == (start, end)]
+                for row, q in zip(family, bh_qvalues([row[4] for row in family]), strict=True):
+                    q_of[row[:3]] = float(q)
+            for i, start, end, car, p in drawn:
+                row_id += 1
+                yield (
+                    row_id,
+                    e + 1,
+                    i,
+                    "market",
+                    start,
+                    end,
+                    "ok",
+                    day0,
+                    car,
+                    car * 40,
+                    p,
+                    q_of[(i, start, end)],
+                    car,
+                    stats,
+                    "{}",
+                    "",
+                    "synthetic",
+                    now,
+                )
 
     counts["firm_impacts"] = loader.insert(
         "firm_impacts",
@@ -473,6 +484,7 @@ def generate(url: str, scale: float, seed: int) -> dict[str, int]:
             "car",
             "car_t",
             "car_p",
+            "q_value",
             "raw_return",
             "statistics",
             "parameters",

@@ -46,8 +46,17 @@ def event_ref_problem(ref: str) -> str | None:
     return None
 
 
+#: how the event lists mark significance (the stars are read from the q-value, never raw p)
+SIGNIFICANCE_NOTE = (
+    "sig: the top ticker's Benjamini-Hochberg q-value across the event's tickers "
+    "(*** q < 0.01, ** q < 0.05, * q < 0.10); p is the raw p-value of its CAR."
+)
+
+
 def significance_mark(p_value: float | None) -> str:
-    """The usual stars: *** p<0.01, ** p<0.05, * p<0.10."""
+    """The usual stars for a p- or q-value: *** below 0.01, ** below 0.05, * below 0.10.
+
+    The event lists pass the q-value: "significant" is after multiple-testing correction."""
     if p_value is None or p_value != p_value:
         return ""
     if p_value < 0.01:

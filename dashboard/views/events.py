@@ -42,7 +42,8 @@ def _frame(found: list[EventSummary], story_titles: dict[int, str]) -> pd.DataFr
             "top ticker": [e.top_ticker for e in found],
             "CAR (%)": [None if e.top_car is None else e.top_car * 100.0 for e in found],
             "p": [e.top_car_p for e in found],
-            "sig": [_ui.significance_mark(e.top_car_p) for e in found],
+            "q": [e.top_car_q for e in found],
+            "sig": [_ui.significance_mark(e.top_car_q) for e in found],
         }
     )
 
@@ -66,7 +67,10 @@ def _filter(last_day: date | None) -> EventFilter:
     window = second[3].selectbox(
         "CAR window", WINDOWS, index=WINDOWS.index(DEFAULT_WINDOW), format_func=str
     )
-    significant = second[4].checkbox("Significant only", help="CAR p-value below 0.05")
+    significant = second[4].checkbox(
+        "Significant only",
+        help="CAR q-value below 0.05 (Benjamini-Hochberg across the event's tickers)",
+    )
     third = st.columns([2, 2, 6])
     sort = third[0].radio(
         "Sort", ["importance", "time", "impact"], horizontal=True, help=RANKING_NOTE
@@ -111,7 +115,8 @@ def render() -> None:
         st.caption(RANKING_NOTE)
     st.caption(
         f"{len(found)} events · CAR is the largest |CAR{list(flt.window)}| among the event's "
-        "tickers (market model); select a row to open the event or its story."
+        "tickers (market model); select a row to open the event or its story. "
+        + _ui.SIGNIFICANCE_NOTE
     )
     state = st.dataframe(
         frame,
@@ -124,6 +129,7 @@ def render() -> None:
             "importance": st.column_config.NumberColumn(format="%.0f"),
             "CAR (%)": st.column_config.NumberColumn(format="%.2f"),
             "p": st.column_config.NumberColumn(format="%.4f"),
+            "q": st.column_config.NumberColumn(format="%.4f"),
         },
     )
     st.download_button(

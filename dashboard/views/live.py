@@ -80,7 +80,7 @@ def _fresh_events() -> None:
             "sources": [e.source_count for e in found],
             "top ticker": [e.top_ticker for e in found],
             "CAR[0,+1] (%)": [None if e.top_car is None else e.top_car * 100 for e in found],
-            "sig": [_ui.significance_mark(e.top_car_p) for e in found],
+            "sig": [_ui.significance_mark(e.top_car_q) for e in found],
         }
     )
     st.dataframe(
@@ -91,6 +91,7 @@ def _fresh_events() -> None:
             "CAR[0,+1] (%)": st.column_config.NumberColumn(format="%.2f"),
         },
     )
+    st.caption(_ui.SIGNIFICANCE_NOTE)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)

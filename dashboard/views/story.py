@@ -43,7 +43,8 @@ def _events_frame(detail: StoryDetail) -> pd.DataFrame:
             "top ticker": [e.top_ticker for e in detail.events],
             "CAR (%)": [None if e.top_car is None else e.top_car * 100.0 for e in detail.events],
             "p": [e.top_car_p for e in detail.events],
-            "sig": [_ui.significance_mark(e.top_car_p) for e in detail.events],
+            "q": [e.top_car_q for e in detail.events],
+            "sig": [_ui.significance_mark(e.top_car_q) for e in detail.events],
         }
     )
 
@@ -84,11 +85,13 @@ def _show(detail: StoryDetail) -> None:
             "importance": st.column_config.NumberColumn(format="%.0f"),
             "CAR (%)": st.column_config.NumberColumn(format="%.2f"),
             "p": st.column_config.NumberColumn(format="%.4f"),
+            "q": st.column_config.NumberColumn(format="%.4f"),
         },
     )
     st.caption(
         "Each event's headline impact is its largest |CAR[0,+1]| among its tickers (market "
-        "model, stored event-study results); select a row to open the event."
+        "model, stored event-study results); select a row to open the event. "
+        + _ui.SIGNIFICANCE_NOTE
     )
     rows = state.selection.rows if state else []
     if rows:

@@ -12,6 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard._ui import significance_mark
 from tracker.db import Database
 from tracker.query import EventFilter, search_events
 
@@ -132,7 +133,11 @@ def test_event_filters_change_what_is_listed(open_app, demo_url):
     next(c for c in app.checkbox if "Significant" in c.label).check().run()
     significant = frame_with(app, "title")
     assert (significant["p"] < 0.05).all()
+    # the stars are read from the q-value (BH across the event's tickers), never raw p
+    assert (significant["q"] >= significant["p"]).all()
     assert 0 < len(significant) < len(curated)
+    marks = everything.dropna(subset=["q"])
+    assert (marks["sig"] == [significance_mark(q) for q in marks["q"]]).all()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

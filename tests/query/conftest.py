@@ -35,6 +35,7 @@ from tracker.db.models import (
     Theme,
 )
 from tracker.markets.universe import seed_universe
+from tracker.measure.service import store_q_values
 
 
 def at(day: str, hour: int = 14) -> datetime:
@@ -222,6 +223,8 @@ def seed_world(session: Session) -> World:
         session.flush()
         session.add(EventArticle(event_id=events[name].id, article_id=article.id))
     session.flush()
+    # the q-values the measure layer stores (BH across each event's tickers per window)
+    store_q_values(session, [event.id for event in events.values()], "market")
     return World({name: event.id for name, event in events.items()}, feed.id)
 
 

@@ -13,6 +13,7 @@ from tracker.db import Database
 from tracker.db.models import Event, FirmImpact, Instrument
 from tracker.errors import NotFoundError, UserInputError
 from tracker.link.kinds import FALLBACK_KIND, KIND_RULES
+from tracker.measure.service import store_q_values
 from tracker.query import EventFilter, events_frame, search_events
 from tracker.query.common import KINDS, STORED_WINDOWS
 
@@ -49,6 +50,8 @@ FILTER_CASES: list[tuple[dict[str, object], set[str]]] = [
     ({"min_abs_car": 0.05, "window": (0, 5)}, {"a", "later"}),
     ({"significant": True}, {"a", "c", "deal"}),
     ({"significant": True, "alpha": 0.01}, {"c"}),
+    # a's NVDA has p 0.01 but q 0.02 (two tickers tested): not significant at 0.015
+    ({"significant": True, "alpha": 0.015}, {"c"}),
     ({"text": "cheap model"}, {"a", "c", "d", "later"}),
     ({"text": '"model B"'}, {"c"}),
     ({"text": "chea*"}, {"a", "c", "d", "later"}),
@@ -217,3 +220,29 @@ def test_unknown_kind_model_or_unstored_window_is_refused(database: Database, wo
 def test_detected_kinds_are_among_the_known_kinds() -> None:
     """One list of kinds: whatever the linker can give an event, --kind accepts."""
     assert {kind for kind, _ in KIND_RULES} | {FALLBACK_KIND} <= KINDS
+
+
+def test_each_listed_event_carries_the_q_value_of_its_top_ticker(
+    database: Database, world: World
+) -> None:
+    with database.session() as session:
+        store_q_values(session, list(session.scalars(select(Event.id))), "market")
+    with database.session() as session:
+        found = search_events(session, EventFilter(limit=500))
+        listed = [e for e in found if e.top_ticker is not None]
+        assert listed
+        for event in listed:
+            stored = session.execute(
+                select(FirmImpact.car_p, FirmImpact.q_value)
+                .join(Instrument, Instrument.id == FirmImpact.instrument_id)
+                .where(
+                    FirmImpact.event_id == event.id,
+                    Instrument.ticker == event.top_ticker,
+                    FirmImpact.model == "market",
+                    FirmImpact.window_start == 0,
+                    FirmImpact.window_end == 1,
+                )
+            ).one()
+            assert event.top_car_p == stored.car_p
+            assert event.top_car_q == stored.q_value
+        assert any(e.top_car_q is not None for e in listed)

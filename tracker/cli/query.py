@@ -77,7 +77,10 @@ def events_command(
         float | None, typer.Option("--min-abs-car", help="Minimum |CAR| as a fraction (0.05).")
     ] = None,
     window: Annotated[str, typer.Option(help="Event window a,b in trading days.")] = DEFAULT_WINDOW,
-    significant: Annotated[bool, typer.Option("--significant", help="CAR p < alpha.")] = False,
+    significant: Annotated[bool, typer.Option(
+            "--significant",
+            help="CAR q-value < alpha (Benjamini-Hochberg across the event's tickers).",
+        )] = False,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = DEFAULT_ALPHA,
     model: Annotated[str, typer.Option(help="Expected-return model.")] = DEFAULT_MODEL,
     sort: Annotated[
@@ -125,6 +128,7 @@ def events_command(
         "top_ticker",
         "top_car",
         "top_car_p",
+        "top_car_q",
     ]
     if output is not OutputFormat.table:
         columns = list(rows[0]) if rows else columns

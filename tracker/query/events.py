@@ -75,7 +75,9 @@ class EventFilter:
     kind: str | None = None
     origin: str | None = None  # curated | detected
     min_abs_car: float | None = None  # |CAR| in ``window`` of at least this (0.05 = 5%)
-    significant: bool = False  # CAR p-value below ``alpha`` in ``window``
+    # the CAR's Benjamini-Hochberg q-value (across the event's tickers) below ``alpha`` in
+    # ``window``: significant after multiple-testing correction, never on the raw p alone
+    significant: bool = False
     alpha: float = DEFAULT_ALPHA
     window: Window = DEFAULT_WINDOW
     model: str = DEFAULT_MODEL
@@ -125,6 +127,9 @@ class EventSummary:
     top_car_p: float | None
     importance: float = 0.0
     story_id: int | None = None
+    # Benjamini-Hochberg q-value of the top ticker's p across the event's tickers: what
+    # "significant" is read from (the raw p stays beside it)
+    top_car_q: float | None = None
 
     @property
     def max_abs_car(self) -> float | None:
@@ -274,7 +279,7 @@ def _measured_condition(session: Session, flt: EventFilter) -> ColumnElement[boo
     other = aliased(FirmImpact)
     measured = _impact_conditions(session, flt, other)
     if flt.significant:
-        measured.append(other.car_p < flt.alpha)
+        measured.append(other.q_value < flt.alpha)
     sides = [measured]
     if flt.min_abs_car is not None:
         sides = [
@@ -395,21 +400,27 @@ def event_summaries(
     """``events`` in their order, each with its largest stored |CAR| among the results that
     ``impact_conditions`` select (ties: the first ticker in alphabetical order)."""
     ids = [event.id for event in events]
-    tops: dict[int, tuple[str | None, float | None, float | None]] = {}
+    tops: dict[int, tuple[str | None, float | None, float | None, float | None]] = {}
     if ids:
         rows = session.execute(
-            select(FirmImpact.event_id, Instrument.ticker, FirmImpact.car, FirmImpact.car_p)
+            select(
+                FirmImpact.event_id,
+                Instrument.ticker,
+                FirmImpact.car,
+                FirmImpact.car_p,
+                FirmImpact.q_value,
+            )
             .join(Instrument, Instrument.id == FirmImpact.instrument_id)
             .where(FirmImpact.event_id.in_(ids), *impact_conditions)
             .order_by(FirmImpact.event_id, Instrument.ticker)
         )
-        for event_id, symbol, value, p_value in rows:
+        for event_id, symbol, value, p_value, q_value in rows:
             best = tops.get(event_id)
             if value is not None and (best is None or abs(value) > abs(best[1] or 0.0)):
-                tops[event_id] = (symbol, value, p_value)
+                tops[event_id] = (symbol, value, p_value, q_value)
     out = []
     for event in events:
-        ticker, car, car_p = tops.get(event.id, (None, None, None))
+        ticker, car, car_p, car_q = tops.get(event.id, (None, None, None, None))
         out.append(
             EventSummary(
                 id=event.id,
@@ -426,6 +437,7 @@ def event_summaries(
                 top_car_p=car_p,
                 importance=event.importance,
                 story_id=event.story_id,
+                top_car_q=car_q,
             )
         )
     return out
