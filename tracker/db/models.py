@@ -448,25 +448,27 @@ class FirmImpact(Base):
         # day0 too: a ticker's event days come from the index alone (tracker.query.tickers)
         Index("ix_firm_impacts_instrument_car_day0", "instrument_id", "car", "day0"),
         # the largest |CAR| of one window, read from both ends of the index, and the few
-        # events past a |CAR| / p threshold, collected from it (tracker.query)
+        # events past a |CAR| / q threshold, collected from it (tracker.query)
         Index(
-            "ix_firm_impacts_model_window_car_p_event",
+            "ix_firm_impacts_model_window_car_q_event",
             "model",
             "window_start",
             "window_end",
             "car",
             "car_p",
+            "q_value",
             "event_id",
         ),
         # one event's results of a window: probed per event when many qualify (tracker.query)
         Index(
-            "ix_firm_impacts_event_model_window",
+            "ix_firm_impacts_event_model_window_q",
             "event_id",
             "model",
             "window_start",
             "window_end",
             "car",
             "car_p",
+            "q_value",
             "instrument_id",
         ),
         Index(

@@ -262,9 +262,10 @@ def _resolve(session: Session, backend: str, flt: EventFilter) -> _Scope:
 
 IMPACT_COLLECT_LIMIT = 1_000
 """Below this many qualifying impacts (on either side of zero), their events are collected
-through the (model, window, car, car_p, event_id) index; from it on, qualifying events are
-dense enough that walking events newest-first and probing each one's results through the
-(event_id, model, window, car, car_p) index finds the newest ones sooner."""
+through the (model, window, car, car_p, q_value, event_id) index; from it on, qualifying
+events are dense enough that walking events newest-first and probing each one's results
+through the (event_id, model, window, car, car_p, q_value) index finds the newest ones
+sooner."""
 
 
 def _measured_condition(session: Session, flt: EventFilter) -> ColumnElement[bool]:
