@@ -186,12 +186,32 @@ def demo_postgres_url(postgres_server: PostgresServer, data_dir: Path) -> str:
     return url
 
 
-DEMO_FIXTURES = frozenset({"demo_database_url", "demo_postgres_url"})
+DEMO_GROUPS = {"demo_database_url": "demo-sqlite", "demo_postgres_url": "demo-postgres"}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.xdist_group(DEMO_GROUPS["demo_database_url"])),
+        pytest.param(
+            "postgresql",
+            marks=[pytest.mark.postgres, pytest.mark.xdist_group(DEMO_GROUPS["demo_postgres_url"])],
+        ),
+    ]
+)
+def demo_url(request: pytest.FixtureRequest) -> str:
+    """The demo database on each backend (read-only, like the two fixtures it picks from)."""
+    name = "demo_database_url" if request.param == "sqlite" else "demo_postgres_url"
+    url: str = request.getfixturevalue(name)
+    return url
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``--dist loadgroup``), every test that reads a demo database
-    runs on one worker, so each demo is built once per run, not once per worker."""
+    """Under pytest-xdist (``--dist loadgroup``), the tests that read one demo database run on
+    one worker, so each demo is built once per run, not once per worker; the SQLite and the
+    PostgreSQL demo are separate groups, so the two can be built and read on both workers
+    at once. (``demo_url`` carries its group on each of its params.)"""
     for item in items:
-        if DEMO_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("demo"))
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, group in DEMO_GROUPS.items():
+            if fixture in used:
+                item.add_marker(pytest.mark.xdist_group(group))
