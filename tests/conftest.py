@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
@@ -73,12 +74,20 @@ class PostgresServer:
         self.engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
         self.created: list[str] = []
 
-    def create_database(self) -> str:
+    def create_database(self, *, drop_at_end: bool = True) -> str:
+        """A new empty database; dropped at the end of the session unless told otherwise."""
         name = f"tracker_test_{uuid.uuid4().hex[:12]}"
         with self.engine.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-        self.created.append(name)
+        if drop_at_end:
+            self.created.append(name)
         return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a database ``create_database`` made (its connections are closed first)."""
+        name = make_url(url).database
+        with self.engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def drop_all(self) -> None:
         with self.engine.connect() as connection:
@@ -153,6 +162,28 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 # ------------------------------------------------------------------ the demo databases
+#
+# pytest-xdist's ``--dist loadgroup`` is meant to keep the tests of a demo on one worker, but
+# with pytest 9.2 it ignores the groups (pytest-dev/pytest-xdist#1386): any worker may run a
+# demo test. So each demo is built once per run across the workers: the first worker to need
+# it builds it under a file lock in the directory the workers share, the others wait for it
+# and read the same database.
+
+
+def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory every worker of this run shares (the run's base temporary directory)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+def _build_demo(url: str, data_dir: Path) -> None:
+    from tracker.demo import build_demo
+
+    database = Database.connect(url)
+    try:
+        build_demo(database, load_settings(database_url=url, data_dir=data_dir))
+    finally:
+        database.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -161,37 +192,77 @@ def demo_database_url(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) 
 
     Read-only for the tests that take it: build a database of your own to write.
     """
-    from tracker.demo import build_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    database = Database.connect(url)
-    try:
-        build_demo(database, load_settings(database_url=url, data_dir=data_dir))
-    finally:
-        database.dispose()
+    shared = _run_dir(tmp_path_factory)
+    path, built = shared / "demo.db", shared / "demo.db.built"
+    url = f"sqlite:///{path}"
+    with FileLock(shared / "demo.db.lock"):
+        if not built.exists():
+            path.unlink(missing_ok=True)  # what a build that failed half-way left
+            _build_demo(url, data_dir)
+            built.touch()
     return url
 
 
 @pytest.fixture(scope="session")
-def demo_postgres_url(postgres_server: PostgresServer, data_dir: Path) -> str:
-    """The same demo on the real PostgreSQL (every reader must read both backends)."""
-    from tracker.demo import build_demo
+def demo_postgres_url(
+    postgres_server: PostgresServer, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The same demo on the real PostgreSQL (every reader must read both backends).
 
-    url = postgres_server.create_database()
-    database = Database.connect(url)
-    try:
-        build_demo(database, load_settings(database_url=url, data_dir=data_dir))
-    finally:
-        database.dispose()
+    The last worker done with it drops it; a worker that needs it after that builds it again.
+    """
+    shared = _run_dir(tmp_path_factory)
+    record, lock = shared / "demo-postgres.url", FileLock(shared / "demo-postgres.lock")
+    readers = shared / "demo-postgres.readers"
+    me = readers / os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with lock:
+        if not record.exists():
+            url = postgres_server.create_database(drop_at_end=False)
+            try:
+                _build_demo(url, data_dir)
+            except BaseException:
+                postgres_server.drop_database(url)
+                raise
+            record.write_text(url)
+        readers.mkdir(exist_ok=True)
+        me.touch()
+        url = record.read_text()
+    yield url
+    with lock:
+        me.unlink()
+        if not any(readers.iterdir()):
+            postgres_server.drop_database(url)
+            record.unlink()
+
+
+DEMO_GROUPS = {"demo_database_url": "demo-sqlite", "demo_postgres_url": "demo-postgres"}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.xdist_group(DEMO_GROUPS["demo_database_url"])),
+        pytest.param(
+            "postgresql",
+            marks=[pytest.mark.postgres, pytest.mark.xdist_group(DEMO_GROUPS["demo_postgres_url"])],
+        ),
+    ]
+)
+def demo_url(request: pytest.FixtureRequest) -> str:
+    """The demo database on each backend (read-only, like the two fixtures it picks from)."""
+    name = "demo_database_url" if request.param == "sqlite" else "demo_postgres_url"
+    url: str = request.getfixturevalue(name)
     return url
 
 
-DEMO_FIXTURES = frozenset({"demo_database_url", "demo_postgres_url"})
-
-
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``--dist loadgroup``), every test that reads a demo database
-    runs on one worker, so each demo is built once per run, not once per worker."""
+    """Under pytest-xdist (``--dist loadgroup``), ask for the tests that read one demo
+    database to run on one worker; the SQLite and the PostgreSQL demo are separate groups, so
+    the two can be read on both workers at once. (``demo_url`` carries its group on each of
+    its params.) Where xdist ignores the groups, the shared build above still builds each
+    demo once per run."""
     for item in items:
-        if DEMO_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("demo"))
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, group in DEMO_GROUPS.items():
+            if fixture in used:
+                item.add_marker(pytest.mark.xdist_group(group))

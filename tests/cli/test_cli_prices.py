@@ -1,19 +1,19 @@
-"""``tracker prices`` and ``tracker calendar`` as a user runs them (subprocess, real SQLite)."""
+"""``tracker prices`` and ``tracker calendar`` as a user runs them (in-process through the
+entry point, real SQLite; the calendar refusal also as a real process)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.cli.runner import run_tracker
+from tests.cli.runner import TrackerResult, run_tracker, run_tracker_process
 from tracker.cli.main import app
 
 
-def run(*args: str, db: Path, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, db: Path, data_dir: Path | None = None) -> TrackerResult:
     env = {"TRACKER_DATABASE_URL": f"sqlite:///{db}"}
     if data_dir is not None:
         env["TRACKER_DATA_DIR"] = str(data_dir)
@@ -100,7 +100,10 @@ def test_calendar_session(timestamp: str, session: str) -> None:
 
 def test_calendar_session_refuses_naive_or_garbage(tmp_path: Path) -> None:
     for timestamp in ("2025-01-24T21:30:00", "not-a-time"):
-        result = run("calendar", "session", timestamp, db=tmp_path / "unused.db")
+        result = run_tracker_process(
+            "calendar", "session", timestamp,
+            env={"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"},
+        )  # fmt: skip
         assert result.returncode == 2
         assert result.stderr.startswith("error:")
         assert timestamp in result.stderr

@@ -1,16 +1,16 @@
-"""``tracker events ...`` as a user runs it (subprocess, exit codes, JSON shape)."""
+"""``tracker events ...`` as a user runs it (in-process through the entry point):
+exit codes, JSON shape."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-from tests.cli.runner import run_tracker
+from tests.cli.runner import TrackerResult, run_tracker
 from tracker.db import migrate
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str) -> TrackerResult:
     return run_tracker("events", *args)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.cli.runner import run_tracker
+from tests.cli.runner import run_tracker_process as run_tracker
 from tracker.db import make_engine, migrate
 
 

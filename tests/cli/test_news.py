@@ -1,19 +1,19 @@
-"""``tracker feeds`` and ``tracker news`` as a user runs them (subprocess, real database)."""
+"""``tracker feeds`` and ``tracker news`` as a user runs them (in-process through the entry
+point, real database)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.cli.runner import run_tracker
+from tests.cli.runner import TrackerResult, run_tracker
 from tests.feed_server import LOOPBACK, FeedServer, Reply, item, rss
 from tracker.db import migrate
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str) -> TrackerResult:
     return run_tracker(*args)
 
 

@@ -1,4 +1,5 @@
-"""``tracker query ...`` as a user runs it: a real subprocess, exit codes, output shapes."""
+"""``tracker query ...`` as a user runs it (in-process through the entry point): exit codes,
+output shapes."""
 
 from __future__ import annotations
 

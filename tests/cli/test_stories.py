@@ -1,20 +1,20 @@
-"""``tracker stories ...`` and ``tracker query stories`` as a user runs them (subprocess)."""
+"""``tracker stories ...`` and ``tracker query stories`` as a user runs them
+(in-process through the entry point)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-from tests.cli.runner import run_tracker
+from tests.cli.runner import TrackerResult, run_tracker
 from tracker.db import migrate
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str) -> TrackerResult:
     return run_tracker(*args)
 
 
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
+def _ok(result: TrackerResult) -> str:
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -140,13 +140,6 @@ def test_event_filters_change_what_is_listed(open_app, demo_url):
     assert (marks["sig"] == [significance_mark(q) for q in marks["q"]]).all()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo_url(request) -> str:
-    """The demo database on each backend."""
-    name = "demo_database_url" if request.param == "sqlite" else "demo_postgres_url"
-    return request.getfixturevalue(name)
-
-
 def test_the_selloff_event_shows_nvda_and_vst_falling(open_app, demo_url):
     database = Database.connect(demo_url)
     with database.session() as session:

@@ -8,13 +8,15 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tracker.config import Settings, load_settings
-from tracker.db import Database
 from tracker.text import csv_text_cell, one_line
+
+if TYPE_CHECKING:
+    from tracker.db import Database
 
 DbOption = Annotated[
     str | None,
@@ -34,6 +36,8 @@ def settings_for(db: str | None) -> Settings:
 
 
 def open_database(db: str | None) -> tuple[Settings, Database]:
+    from tracker.db import Database  # the ORM, only for the commands that open a database
+
     settings = settings_for(db)
     return settings, Database.connect(settings.database_url)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from tracker.cli.common import DbOption, open_database, settings_for
-from tracker.db import migrate
-from tracker.db.roles import ensure_reader_role, reader_role
+
+# tracker.db.migrate (alembic) is imported inside the commands, so that every other
+# ``tracker`` command starts without it.
 
 app = typer.Typer(help="Create and migrate the database schema.", no_args_is_help=True)
 
@@ -14,6 +15,8 @@ app = typer.Typer(help="Create and migrate the database schema.", no_args_is_hel
 @app.command()
 def upgrade(db: DbOption = None, revision: str = "head") -> None:
     """Migrate the database to REVISION (default: the newest)."""
+    from tracker.db import migrate
+
     settings = settings_for(db)
     migrate.upgrade(settings.database_url, revision)
     typer.echo(
@@ -26,6 +29,8 @@ def downgrade(
     revision: str = typer.Argument(..., help="Target revision, or 'base'."), db: DbOption = None
 ) -> None:
     """Migrate the database down to REVISION."""
+    from tracker.db import migrate
+
     settings = settings_for(db)
     migrate.downgrade(settings.database_url, revision)
     typer.echo(f"database at revision {revision}")
@@ -34,6 +39,8 @@ def downgrade(
 @app.command()
 def current(db: DbOption = None) -> None:
     """Print the database's revision and the newest one the code knows."""
+    from tracker.db import migrate
+
     _, database = open_database(db)
     try:
         typer.echo(f"current: {migrate.current_revision(database.engine) or '(empty)'}")
@@ -50,6 +57,8 @@ def roles(db: DbOption = None) -> None:
     migrating role after `tracker db upgrade`. On SQLite there are no roles: the dashboard
     opens the file read-only instead.
     """
+    from tracker.db.roles import ensure_reader_role, reader_role
+
     settings, database = open_database(db)
     try:
         if database.backend != "postgresql":

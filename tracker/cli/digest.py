@@ -6,20 +6,19 @@ from __future__ import annotations
 import base64
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracker.cli.common import DbOption, open_database
-from tracker.config import Settings
-from tracker.db import Database, utcnow
-from tracker.digest import ledger
-from tracker.digest.addresses import validate_digest_settings
-from tracker.digest.chart import render_chart
-from tracker.digest.content import build_digest_content
-from tracker.digest.render import render_html, render_text
-from tracker.digest.send import DigestReport, last_completed_session, send_digest
 from tracker.errors import UserInputError
+
+# tracker.digest (pandas, scipy, matplotlib) is imported inside the commands, so that
+# every other ``tracker`` command starts without it.
+if TYPE_CHECKING:
+    from tracker.config import Settings
+    from tracker.db import Database
+    from tracker.digest.send import DigestReport
 
 app = typer.Typer(
     help="The daily digest e-mail: preview it, send it, or retry a failed delivery.",
@@ -40,6 +39,9 @@ ToOption = Annotated[
 
 def _digest_date(value: str | None, settings: Settings) -> date:
     if value is None:
+        from tracker.db import utcnow
+        from tracker.digest.send import last_completed_session
+
         return last_completed_session(utcnow(), settings.calendar)
     try:
         return date.fromisoformat(value)
@@ -55,6 +57,10 @@ def preview(
     db: DbOption = None,
 ) -> None:
     """Render a day's digest without sending it (the chart is embedded for browsers)."""
+    from tracker.digest.chart import render_chart
+    from tracker.digest.content import build_digest_content
+    from tracker.digest.render import render_html, render_text
+
     settings, database = open_database(db)
     try:
         content = build_digest_content(database, settings, _digest_date(date_, settings))
@@ -86,6 +92,9 @@ def send(
     db: DbOption = None,
 ) -> None:
     """Send a day's digest; recipients who already have it are skipped (printed per recipient)."""
+    from tracker.digest.addresses import validate_digest_settings
+    from tracker.digest.send import send_digest
+
     settings, database = open_database(db)
     try:
         validate_digest_settings(settings)
@@ -107,6 +116,10 @@ def retry(
     for its Message-ID in the mail server's log first, because this may deliver a second copy.
     Recipients already sent are never sent again.
     """
+    from tracker.digest import ledger
+    from tracker.digest.addresses import validate_digest_settings
+    from tracker.digest.send import send_digest
+
     settings, database = open_database(db)
     try:
         validate_digest_settings(settings)
@@ -128,6 +141,8 @@ def retry(
 
 
 def _unfinished_recipients(database: Database, day: date) -> list[str]:
+    from tracker.digest import ledger
+
     return [
         row.recipient
         for row in ledger.deliveries(database, day)

@@ -4,31 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database
-from tracker.db.models import Event, EventArticle
 from tracker.errors import UserInputError
-from tracker.link.curated import (
-    EVENT_KINDS,
-    MERGED_REASON,
-    curated_slug,
-    day0_of,
-    parse_timestamp,
-    set_event_tickers,
-)
-from tracker.link.events import (
-    event_tickers,
-    link_new_articles,
-    load_curated_events,
-    refresh_curated_counts,
-)
-from tracker.measure.importance import refresh_importance
-from tracker.query.common import find_event
+
+# The ORM models, tracker.link and tracker.measure (pandas, scipy) are imported inside the
+# commands, so that every other ``tracker`` command starts without them.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tracker.db.models import Event
 
 app = typer.Typer(
     help="Events: link news into events, list them, curate them.", no_args_is_help=True
@@ -48,6 +36,8 @@ def _parse_tickers(text: str | None) -> list[str]:
 
 
 def _check_kind(kind: str) -> str:
+    from tracker.link.curated import EVENT_KINDS
+
     if kind not in EVENT_KINDS:
         raise UserInputError(f"--kind {kind!r} is not one of {', '.join(sorted(EVENT_KINDS))}")
     return kind
@@ -55,11 +45,15 @@ def _check_kind(kind: str) -> str:
 
 def _find(session: Session, ref: str) -> Event:
     """An event by id or slug (the one lookup, so the message is the same everywhere)."""
+    from tracker.query.common import find_event
+
     return find_event(session, ref)
 
 
 def event_record(session: Session, event: Event) -> dict[str, Any]:
     """The JSON shape of an event (used by ``list`` and ``show``)."""
+    from tracker.link.events import event_tickers
+
     return {
         "id": event.id,
         "slug": event.slug,
@@ -84,6 +78,9 @@ def event_record(session: Session, event: Event) -> dict[str, Any]:
 @app.command("link")
 def link_command(db: DbOption = None) -> None:
     """Link the articles not yet linked: entities, events, themes, tickers."""
+    from tracker.link.events import link_new_articles
+    from tracker.measure.importance import refresh_importance
+
     _, database = open_database(db)
     report = link_new_articles(database)
     refresh_importance(database)
@@ -112,6 +109,11 @@ def list_command(
     """Events, most important first (coverage, curated, novelty, ticker links, significant
     moves: docs/stories.md) or by first-report time; merged detected events stand under
     their curated event."""
+    from sqlalchemy import select
+
+    from tracker.db.models import Event
+    from tracker.link.curated import parse_timestamp
+
     if sort not in {"importance", "time"}:
         raise UserInputError("--sort must be importance or time")
     query = select(Event).order_by(
@@ -185,6 +187,11 @@ def add_command(
     db: DbOption = None,
 ) -> None:
     """Add a curated event."""
+    from sqlalchemy import select
+
+    from tracker.db.models import Event
+    from tracker.link.curated import curated_slug, day0_of, parse_timestamp, set_event_tickers
+
     if not title.strip():
         raise UserInputError("--title must not be empty")
     occurred = parse_timestamp(at)
@@ -221,6 +228,8 @@ def edit_command(
     db: DbOption = None,
 ) -> None:
     """Edit a curated event (detected events are rebuilt from their articles)."""
+    from tracker.link.curated import day0_of, parse_timestamp, set_event_tickers
+
     _, database = open_database(db)
     with database.session() as session:
         found = _find(session, event)
@@ -246,6 +255,10 @@ def edit_command(
 @app.command("remove")
 def remove_command(event: str, db: DbOption = None) -> None:
     """Remove a curated event (its attached detected events are kept, detached)."""
+    from sqlalchemy import select
+
+    from tracker.db.models import Event
+
     _, database = open_database(db)
     with database.session() as session:
         found = _find(session, event)
@@ -262,6 +275,8 @@ def remove_command(event: str, db: DbOption = None) -> None:
 @app.command("attach")
 def attach_command(detected: str, curated: str, db: DbOption = None) -> None:
     """Attach a detected event to the curated event of the same happening."""
+    from tracker.link.events import refresh_curated_counts
+
     _, database = open_database(db)
     with database.session() as session:
         child, parent = _find(session, detected), _find(session, curated)
@@ -277,6 +292,12 @@ def attach_command(detected: str, curated: str, db: DbOption = None) -> None:
 @app.command("detach")
 def detach_command(detected: str, db: DbOption = None) -> None:
     """Detach a detected event from its curated event."""
+    from sqlalchemy import delete
+
+    from tracker.db.models import EventArticle
+    from tracker.link.curated import MERGED_REASON
+    from tracker.link.events import refresh_curated_counts
+
     _, database = open_database(db)
     with database.session() as session:
         child = _find(session, detected)
@@ -301,6 +322,11 @@ def load_command(
     db: DbOption = None,
 ) -> None:
     """Load curated events from a timeline CSV (idempotent by slug)."""
+    from sqlalchemy import func, select
+
+    from tracker.db.models import Event
+    from tracker.link.events import load_curated_events
+
     _, database = open_database(db)
     created = load_curated_events(database, path)
     with database.session() as session:

@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database
-from tracker.news.registry import add_feed, feed_health_rows, remove_feed, seed_default_feeds
+
+# tracker.news.registry (the ORM models) is imported inside the commands, so that every
+# other ``tracker`` command starts without it.
 
 app = typer.Typer(help="The news feeds that are polled, and their health.", no_args_is_help=True)
 
@@ -42,6 +44,8 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Register a feed (or re-enable a removed one); it is polled at the next run."""
+    from tracker.news.registry import add_feed
+
     _, database = open_database(db)
     try:
         with database.session() as session:
@@ -58,6 +62,8 @@ def remove(
     db: DbOption = None,
 ) -> None:
     """Stop polling a feed (its articles are kept unless --purge)."""
+    from tracker.news.registry import remove_feed
+
     _, database = open_database(db)
     try:
         with database.session() as session:
@@ -73,6 +79,8 @@ def list_feeds(
     db: DbOption = None,
 ) -> None:
     """Every feed with its health: last success, error count, next check, failing flag."""
+    from tracker.news.registry import feed_health_rows
+
     _, database = open_database(db)
     try:
         with database.session() as session:
@@ -88,6 +96,8 @@ def list_feeds(
 @app.command("seed")
 def seed(db: DbOption = None) -> None:
     """Register the default AI, tech, markets and energy feeds that are missing."""
+    from tracker.news.registry import seed_default_feeds
+
     _, database = open_database(db)
     try:
         with database.session() as session:

@@ -19,10 +19,9 @@ from tracker.cli.common import (
     render_table,
     to_json,
 )
-from tracker.measure.attribution import refresh_attribution
-from tracker.measure.payload import GROUP_KEYS
-from tracker.measure.read import event_impact, resolve_event
-from tracker.measure.service import compute_impacts
+
+# tracker.measure (pandas, scipy, statsmodels) is imported inside the commands, so that
+# every other ``tracker`` command starts without it.
 
 app = typer.Typer(help="Measure the market impact of events (event studies).", no_args_is_help=True)
 
@@ -39,7 +38,13 @@ FIRM_TABLE = (
     "abnormal_volume",
     "value_change",
 )
-GROUP_TABLE = tuple(key for key in GROUP_KEYS if key != "window")  # the window is printed once
+
+
+def group_table() -> tuple[str, ...]:
+    """The group columns of the table (the window is printed once, above it)."""
+    from tracker.measure.payload import GROUP_KEYS
+
+    return tuple(key for key in GROUP_KEYS if key != "window")
 
 
 @app.command()
@@ -50,6 +55,10 @@ def compute(
     db: DbOption = None,
 ) -> None:
     """Measure every linked (event, ticker) and (event, basket); only changed inputs are redone."""
+    from tracker.measure.attribution import refresh_attribution
+    from tracker.measure.read import resolve_event
+    from tracker.measure.service import compute_impacts
+
     settings, database = open_database(db)
     try:
         event_ids = None
@@ -120,6 +129,8 @@ def query_impact(
     anchor: str = "publication",
 ) -> None:
     """Print one event's firm and group results (stored, else computed on the fly)."""
+    from tracker.measure.read import event_impact
+
     settings, database = open_database(db)
     try:
         impact = event_impact(
@@ -171,7 +182,7 @@ def query_impact(
     )
     if groups:
         typer.echo("")
-        typer.echo(render_table(groups, GROUP_TABLE))
+        typer.echo(render_table(groups, group_table()))
     baskets = impact["value_change"]["baskets"]
     for slug, summed in baskets.items():
         missing = ", ".join(summed["without_count"]) or "none"

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import or_, select
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database
-from tracker.db import Database
-from tracker.db.models import Article, Feed
 from tracker.errors import UserInputError
-from tracker.ingest.news import (
-    PollReport,
-    backfill_search,
-    poll_due_feeds,
-    poll_feed,
-    poll_recorded,
-)
+
+# The ORM models and tracker.ingest (httpx, feedparser) are imported inside the commands,
+# so that every other ``tracker`` command starts without them.
+if TYPE_CHECKING:
+    from tracker.db import Database
+    from tracker.ingest.news import PollReport
 
 app = typer.Typer(help="Poll news feeds and list the stored articles.", no_args_is_help=True)
 
@@ -69,6 +65,8 @@ def poll(
     db: DbOption = None,
 ) -> None:
     """Poll feeds and print, per feed: status, new, duplicate, errors."""
+    from tracker.ingest.news import PollReport, poll_due_feeds, poll_feed, poll_recorded
+
     if until and not recorded:
         raise UserInputError("--until only applies with --recorded")
     if recorded and (feed or all_feeds):
@@ -95,6 +93,8 @@ def backfill(
     db: DbOption = None,
 ) -> None:
     """Bring in the headlines of a past window from Google News search (needs network)."""
+    from tracker.ingest.news import PollReport, backfill_search
+
     first, last = _parse_day(start, "--from"), _parse_day(end, "--to")
     settings, database = open_database(db)
     try:
@@ -108,6 +108,10 @@ def list_articles(
     database: Database, since: datetime | None, words: list[str], limit: int
 ) -> list[dict[str, Any]]:
     """Newest articles first, optionally since a time and containing every word."""
+    from sqlalchemy import or_, select
+
+    from tracker.db.models import Article, Feed
+
     query = select(Article, Feed.name).join(Feed, Feed.id == Article.feed_id)
     if since is not None:
         query = query.where(Article.published_at >= since)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database
-from tracker.config import Settings
 from tracker.errors import NotFoundError, UserInputError
-from tracker.ingest.prices import ingest_prices
-from tracker.markets.bars import load_daily_bars
-from tracker.markets.universe import INSTRUMENTS, seed_universe
-from tracker.sources.prices import INTRADAY_INTERVALS, PriceSource
+
+# The sources, tracker.ingest and tracker.markets (pandas) are imported inside the
+# commands, so that every other ``tracker`` command starts without them.
+if TYPE_CHECKING:
+    from tracker.config import Settings
+    from tracker.sources.prices import PriceSource
 
 app = typer.Typer(help="Daily and intraday prices: fetch and show.", no_args_is_help=True)
 
@@ -76,6 +77,10 @@ def fetch(
     db: DbOption = None,
 ) -> None:
     """Fetch bars and corporate actions; print what was inserted/updated/skipped per ticker."""
+    from tracker.ingest.prices import ingest_prices
+    from tracker.markets.universe import INSTRUMENTS, seed_universe
+    from tracker.sources.prices import INTRADAY_INTERVALS
+
     if interval is not None and interval != "1d" and interval not in INTRADAY_INTERVALS:
         raise UserInputError(
             f"--interval {interval!r}: expected 1d or one of {', '.join(INTRADAY_INTERVALS)}"
@@ -133,6 +138,10 @@ def show(
     db: DbOption = None,
 ) -> None:
     """Print a ticker's stored daily bars."""
+    from pandas import NA
+
+    from tracker.markets.bars import load_daily_bars
+
     first, last = _date(from_, "--from"), _date(to, "--to")
     if first and last and first > last:
         raise UserInputError(f"--from {first} is after --to {last}")
@@ -150,15 +159,12 @@ def show(
         {col: _display(record[col]) for col in SHOW_COLUMNS}
         | {
             "volume": None
-            if record["volume"] is None or record["volume"] is _NA
+            if record["volume"] is None or record["volume"] is NA
             else int(record["volume"])
         }
         for record in frame.astype(object).to_dict("records")
     ]
     emit(rows, output, SHOW_COLUMNS)
-
-
-_NA: Any = __import__("pandas").NA
 
 
 SHARES_COLUMNS = ["ticker", "inserted", "updated", "unchanged", "status", "detail"]
@@ -176,6 +182,7 @@ def shares(
 ) -> None:
     """Fetch shares outstanding over time (the value change uses the count before day 0)."""
     from tracker.ingest.shares import ingest_shares
+    from tracker.markets.universe import INSTRUMENTS, seed_universe
     from tracker.sources.shares import RecordedSharesSource, SharesSource
     from tracker.sources.shares_yfinance import YFinanceSharesSource
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database, to_json
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # tracker.query (pandas, numpy) is imported inside the commands, so that every other
 # ``tracker`` command starts without it. These defaults mirror tracker.query's

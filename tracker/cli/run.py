@@ -7,30 +7,21 @@ import math
 import threading
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import IntegrityError
 
-from tracker.bootstrap import bootstrap
 from tracker.cli.common import DbOption, open_database
-from tracker.config import Settings
-from tracker.db import Database, migrate
 from tracker.errors import ConfigError, UserInputError
-from tracker.scheduler.clock import SimulatedClock
-from tracker.scheduler.health import HealthServer, HealthState
-from tracker.scheduler.jobs import JobSpec
-from tracker.scheduler.leader import STANDBY_POLL_SECONDS, leader_lock_for
-from tracker.scheduler.pipeline import pipeline_jobs
-from tracker.scheduler.replay import ReplayDriver, parse_range
-from tracker.scheduler.runner import JobRunner, Outcome, worker_name
-from tracker.scheduler.service import (
-    CANCEL_GRACE_SECONDS,
-    HEARTBEAT_SECONDS,
-    SchedulerService,
-    install_signal_handlers,
-)
-from tracker.scheduler.testjobs import selfcheck_jobs
+from tracker.scheduler.timing import CANCEL_GRACE_SECONDS, HEARTBEAT_SECONDS, STANDBY_POLL_SECONDS
+
+# The scheduler (APScheduler, the pipeline and its pandas) is imported inside the functions,
+# so that every other ``tracker`` command starts without it.
+if TYPE_CHECKING:
+    from tracker.config import Settings
+    from tracker.db import Database
+    from tracker.scheduler.health import HealthServer, HealthState
+    from tracker.scheduler.jobs import JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +34,9 @@ class JobSet(StrEnum):
 
 
 def jobs_for(job_set: JobSet, settings: Settings, *, replay: bool) -> list[JobSpec]:
+    from tracker.scheduler.pipeline import pipeline_jobs
+    from tracker.scheduler.testjobs import selfcheck_jobs
+
     if job_set is JobSet.test:
         return selfcheck_jobs(with_slow=not replay)
     return pipeline_jobs(settings, replay=replay)
@@ -50,6 +44,10 @@ def jobs_for(job_set: JobSet, settings: Settings, *, replay: bool) -> list[JobSp
 
 def _bootstrap(db: Database) -> None:
     """Seed what the pipeline reads; a standby starting at the same moment may win the race."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tracker.bootstrap import bootstrap
+
     try:
         bootstrap(db)
     except IntegrityError:
@@ -57,6 +55,8 @@ def _bootstrap(db: Database) -> None:
 
 
 def require_current_schema(db: Database) -> None:
+    from tracker.db import migrate
+
     if migrate.current_revision(db.engine) != migrate.head_revision():
         raise ConfigError("the database schema is not current: run `tracker db upgrade` first")
 
@@ -100,6 +100,12 @@ def run(
     ),
 ) -> None:
     """Run the jobs until SIGTERM/SIGINT; a second process stands by and takes over."""
+    from tracker.scheduler.health import HealthState
+    from tracker.scheduler.leader import leader_lock_for
+    from tracker.scheduler.replay import parse_range
+    from tracker.scheduler.runner import worker_name
+    from tracker.scheduler.service import SchedulerService, install_signal_handlers
+
     if not 0 < speed < math.inf:  # NaN fails too
         raise UserInputError(f"--speed must be a positive number, got {speed}")
     window = parse_range(replay) if replay else None
@@ -158,6 +164,8 @@ def start_health_server(
     leader: when the port was not chosen explicitly it listens on a free one and says so in
     one line; an explicitly chosen port that is taken is an error naming both ways out.
     """
+    from tracker.scheduler.health import HealthServer
+
     try:
         return HealthServer(state, database, host, port, origin=origin, token=token).start()
     except ConfigError as exc:
@@ -183,6 +191,12 @@ def _replay(
     speed: float,
     state: HealthState,
 ) -> None:
+    from tracker.scheduler.clock import SimulatedClock
+    from tracker.scheduler.leader import leader_lock_for
+    from tracker.scheduler.replay import ReplayDriver
+    from tracker.scheduler.runner import JobRunner, Outcome
+    from tracker.scheduler.service import install_signal_handlers
+
     start, end = window
     lock = leader_lock_for(database)
     if not lock.try_acquire():

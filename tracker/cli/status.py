@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from tracker.cli.common import DbOption, open_database, render_table, to_json
-from tracker.scheduler.pipeline import pipeline_jobs
-from tracker.scheduler.status import collect_status
 
 app = typer.Typer(help="How the scheduler and the data are doing.")
 
@@ -51,6 +49,9 @@ def status(
     ] = StatusFormat.table,
 ) -> None:
     """Report per job (last run, status, lag), failing feeds and per-ticker freshness."""
+    from tracker.scheduler.pipeline import pipeline_jobs
+    from tracker.scheduler.status import collect_status
+
     settings, database = open_database(db)
     try:
         report = collect_status(

@@ -11,14 +11,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select, update
 
 from tracker.cli.common import DbOption, OutputFormat, emit, open_database
-from tracker.db.models import Event, Story
 from tracker.errors import UserInputError
-from tracker.link.curated import slugify
-from tracker.link.stories import refresh_story_figures
-from tracker.query.common import find_event, find_story
+
+# The ORM models, tracker.link and tracker.query (pandas) are imported inside the
+# commands, so that every other ``tracker`` command starts without them.
 
 app = typer.Typer(help="Stories: the threads that tie events.", no_args_is_help=True)
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
@@ -56,6 +54,11 @@ def add_command(
     db: DbOption = None,
 ) -> None:
     """Add a story (curated, edited by a person)."""
+    from sqlalchemy import select
+
+    from tracker.db.models import Story
+    from tracker.link.curated import slugify
+
     if not title.strip():
         raise UserInputError("--title must not be empty")
     _, database = open_database(db)
@@ -83,6 +86,8 @@ def edit_command(
     db: DbOption = None,
 ) -> None:
     """Rename or describe a story; the automatic pass keeps the person's words."""
+    from tracker.query.common import find_story
+
     _, database = open_database(db)
     with database.session() as session:
         found = find_story(session, story)
@@ -99,6 +104,11 @@ def edit_command(
 @app.command("remove")
 def remove_command(story: str, db: DbOption = None) -> None:
     """Remove a story; its events stay, in no story and pinned there (not re-placed)."""
+    from sqlalchemy import update
+
+    from tracker.db.models import Event
+    from tracker.query.common import find_story
+
     _, database = open_database(db)
     with database.session() as session:
         found = find_story(session, story)
@@ -112,6 +122,9 @@ def remove_command(story: str, db: DbOption = None) -> None:
 @app.command("assign")
 def assign_command(event: str, story: str, db: DbOption = None) -> None:
     """Put an event (id or slug) in a story; the automatic pass will not move it."""
+    from tracker.link.stories import refresh_story_figures
+    from tracker.query.common import find_event, find_story
+
     _, database = open_database(db)
     with database.session() as session:
         found, target = find_event(session, event), find_story(session, story)
@@ -126,6 +139,10 @@ def assign_command(event: str, story: str, db: DbOption = None) -> None:
 @app.command("unassign")
 def unassign_command(event: str, db: DbOption = None) -> None:
     """Take an event out of its story; the automatic pass will not put it back."""
+    from tracker.db.models import Story
+    from tracker.link.stories import refresh_story_figures
+    from tracker.query.common import find_event
+
     _, database = open_database(db)
     with database.session() as session:
         found = find_event(session, event)

@@ -26,12 +26,12 @@ from sqlalchemy.pool import NullPool
 
 from tracker.db import Database
 from tracker.errors import ConfigError
+from tracker.scheduler.timing import STANDBY_POLL_SECONDS
 
 log = logging.getLogger(__name__)
 
 # Below 2**31 so pg_locks shows it as classid 0, objid = the key ("trak" in ASCII).
 ADVISORY_LOCK_KEY = 0x7472616B
-STANDBY_POLL_SECONDS = 3.0
 
 
 class LeaderLock(Protocol):

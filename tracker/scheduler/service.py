@@ -45,14 +45,17 @@ from tracker.scheduler import runlog
 from tracker.scheduler.clock import SystemClock
 from tracker.scheduler.health import HealthState
 from tracker.scheduler.jobs import JobSpec, check_unique_ids
-from tracker.scheduler.leader import STANDBY_POLL_SECONDS, LeaderLock, wait_for_leadership
+from tracker.scheduler.leader import LeaderLock, wait_for_leadership
 from tracker.scheduler.runner import JobRunner, worker_name
 from tracker.scheduler.schedules import Schedule
+from tracker.scheduler.timing import (
+    CANCEL_GRACE_SECONDS,
+    HEARTBEAT_SECONDS,
+    STANDBY_POLL_SECONDS,
+)
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
-CANCEL_GRACE_SECONDS = 10.0
 EXECUTOR_THREADS = 4
 EXIT_DEPOSED = 3  # the exit status of a deposed leader whose job ignored cancellation
 
