@@ -253,3 +253,16 @@ def test_parameters_are_validated():
         StudyParameters(model="capm")
     with pytest.raises(ValueError, match="min_estimation_returns"):
         StudyParameters(min_estimation_returns=2)
+
+
+def test_an_event_measured_alone_or_with_others_gives_the_same_bits(market):
+    """The stored study (every event at once) and an on-the-fly read (one event) must show
+    the same numbers: nothing in the engine may depend on which other events share the batch."""
+    selloff = [EventRequest("selloff", t, date(2025, 1, 27)) for t in ("NVDA", "AVGO")]
+    others = [EventRequest("early", "NVDA", date(2023, 10, 2))]
+    others += [EventRequest("late", "VST", date(2025, 6, 2))]
+    alone = run_event_study(market.returns, selloff).firm_frame()
+    batch = run_event_study(market.returns, others + selloff).firm_frame()
+    batch = batch[batch["event_key"] == "selloff"].reset_index(drop=True)
+    columns = ["ticker", "window", "car", "car_se", "car_t", "car_p", "raw_return"]
+    pd.testing.assert_frame_equal(alone[columns], batch[columns], check_exact=True)

@@ -607,20 +607,18 @@ def _fit_market(
     n_rows, n_cols = data.shape
     e1, e2 = int(est_offsets[0]), int(est_offsets[-1])
     position = grid.position
-    # only the sessions some estimation window covers are cumulated: a few events cost
-    # their own span, not the whole history (window sums clip to the data either way)
-    r0 = min(max(int(position.min()) + e1, 0), n_rows) if len(position) else 0
-    r1 = min(max(int(position.max()) + e2 + 1, r0), n_rows) if len(position) else 0
-    span = data[r0:r1]
-    firm = np.isfinite(span)
-    x = span[:, reg_col] if reg_col < n_cols else np.full(len(span), np.nan)
+    # every session is cumulated from the first one, whatever the batch: an event's numbers
+    # are then the same to the last bit whether it is measured alone or with others (the
+    # stored and the on-the-fly reads agree exactly)
+    firm = np.isfinite(data)
+    x = data[:, reg_col] if reg_col < n_cols else np.full(n_rows, np.nan)
     both = firm & np.isfinite(x)[:, None]
-    y0 = np.where(both, span, 0.0)
+    y0 = np.where(both, data, 0.0)
     x0 = np.where(both, x[:, None], 0.0)
     sums = WindowSums(
         [both.astype(np.float64), y0, x0, y0 * y0, x0 * y0, x0 * x0, firm.astype(np.float64)]
     )
-    got = sums.window(col, position + e1 - r0, position + e2 - r0)
+    got = sums.window(col, position + e1, position + e2)
     # counts are cumulated in float64: exact integers far beyond any sessions count
     market = MarketSums(np.rint(got[:, 0]), got[:, 1], got[:, 2], got[:, 3], got[:, 4], got[:, 5])
     firm_valid = np.rint(got[:, 6]).astype(np.int64)
