@@ -15,6 +15,7 @@ import streamlit as st
 from dashboard import _data
 from dashboard.charts import market_time
 from tracker.query import Freshness
+from tracker.text import date_only
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -70,6 +71,13 @@ def significance_mark(p_value: float | None) -> str:
 
 def eastern(moment: datetime | None) -> str:
     return market_time(moment) if moment is not None else "—"
+
+
+def reported(moment: datetime | None, origin: str) -> str:
+    """When an event was first reported, in US Eastern time; a curated timeline row that gives
+    only a date (stored at 00:00 UTC) is shown as that date, not as 19:00 the evening before."""
+    day = date_only(moment, origin)
+    return f"{day.isoformat()} (date only)" if day is not None else eastern(moment)
 
 
 def empty_state(what: str = "") -> None:

@@ -290,6 +290,7 @@ def pages_to_check(event: str | None) -> list[PageCheck]:
         PageCheck("timeline", "", "Timeline"),
         PageCheck("event_detail", detail, "Event detail"),
         PageCheck("events", "events", "Events"),
+        PageCheck("story", "story", "Stories"),
         PageCheck("live", "live", "Live"),
         PageCheck("health", "health", "Pipeline health"),
     ]

@@ -52,3 +52,15 @@ def test_cli_table_and_email_text_are_clean() -> None:
     assert table.splitlines()[-1] == one_line(HOSTILE)
     for text in (plain(HOSTILE), safe_header_text(HOSTILE)):
         assert text == one_line(HOSTILE)
+
+
+def test_a_curated_row_without_a_time_keeps_its_date() -> None:
+    from datetime import UTC, date, datetime
+
+    from tracker.text import date_only
+
+    midnight = datetime(2025, 1, 27, tzinfo=UTC)
+    assert date_only(midnight, "curated") == date(2025, 1, 27)
+    assert date_only(midnight, "detected") is None  # a real 00:00 UTC first article
+    assert date_only(datetime(2025, 1, 27, 16, 57, tzinfo=UTC), "curated") is None
+    assert date_only(None, "curated") is None

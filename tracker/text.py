@@ -15,6 +15,7 @@ header are other readers with other hazards:
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
 from tracker.export import csv_safe
 
@@ -31,3 +32,14 @@ def csv_text_cell(text: str) -> str:
     """A text cell a spreadsheet shows as text: one line, and a leading ``'`` where it
     would otherwise start a formula. Only for text; numbers are written as numbers."""
     return str(csv_safe(one_line(text)))
+
+
+def date_only(moment: datetime | None, origin: str) -> date | None:
+    """The date of a curated timeline row that gives no time of day (stored at 00:00 UTC),
+    which must be shown as that date: in US time it would read as the evening before."""
+    if moment is None or origin != "curated":
+        return None
+    utc = moment.astimezone(UTC)
+    if (utc.hour, utc.minute, utc.second, utc.microsecond) != (0, 0, 0, 0):
+        return None
+    return utc.date()

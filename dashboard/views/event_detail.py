@@ -79,7 +79,9 @@ def _header(detail: EventDetail) -> None:
     facts[2].metric("Day 0 (first session)", detail.day0.isoformat() if detail.day0 else "—")
     facts[3].metric("Articles", detail.article_count)
     facts[4].metric("Sources", detail.source_count)
-    st.caption(f"First reported {_ui.eastern(detail.first_reported_at)} (US Eastern)")
+    st.caption(
+        f"First reported {_ui.reported(detail.first_reported_at, detail.origin)} (US Eastern)"
+    )
     if detail.description:
         st.text(detail.description)
     link = safe_http_url(detail.reference_url)

@@ -32,7 +32,7 @@ def _frame(found: list[EventSummary], story_titles: dict[int, str]) -> pd.DataFr
         {
             "id": [e.id for e in found],
             "importance": [e.importance for e in found],
-            "first reported (ET)": [_ui.eastern(e.first_reported_at) for e in found],
+            "first reported (ET)": [_ui.reported(e.first_reported_at, e.origin) for e in found],
             "day 0": [e.day0 for e in found],
             "kind": [e.kind for e in found],
             "origin": [e.origin for e in found],

@@ -74,7 +74,7 @@ def _fresh_events() -> None:
         return
     frame = pd.DataFrame(
         {
-            "first reported (ET)": [_ui.eastern(e.first_reported_at) for e in found],
+            "first reported (ET)": [_ui.reported(e.first_reported_at, e.origin) for e in found],
             "kind": [e.kind for e in found],
             "title": [e.title for e in found],
             "sources": [e.source_count for e in found],

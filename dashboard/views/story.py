@@ -34,7 +34,10 @@ def _events_frame(detail: StoryDetail) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "id": [e.id for e in detail.events],
-            "first reported (ET)": [_ui.eastern(e.first_reported_at) for e in detail.events],
+            "first reported (ET)": [
+                _ui.reported(e.first_reported_at, e.origin) for e in detail.events
+            ],
+            "day 0": [e.day0 for e in detail.events],
             "kind": [e.kind for e in detail.events],
             "origin": [e.origin for e in detail.events],
             "title": [e.title for e in detail.events],

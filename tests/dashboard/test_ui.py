@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
-from dashboard._ui import md_escape, significance_mark
+from dashboard._ui import eastern, md_escape, reported, significance_mark
 from tracker.news.normalize import safe_http_url as safe_url
 
 
@@ -48,3 +49,14 @@ def test_only_absolute_http_links_are_kept(url, kept):
 )
 def test_significance_marks(p_value, mark):
     assert significance_mark(p_value) == mark
+
+
+def test_a_date_only_curated_row_is_shown_as_its_date_not_the_evening_before() -> None:
+    midnight = datetime(2025, 1, 27, tzinfo=UTC)
+    assert reported(midnight, "curated") == "2025-01-27 (date only)"
+    # a detected event's first article at 00:00 UTC really was 19:00 Eastern the day before
+    assert reported(midnight, "detected") == eastern(midnight)
+    assert "2025-01-26" in eastern(midnight)
+    timed = datetime(2025, 1, 27, 16, 57, tzinfo=UTC)
+    assert reported(timed, "curated") == eastern(timed)
+    assert reported(None, "curated") == "—"

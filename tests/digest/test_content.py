@@ -123,3 +123,14 @@ def test_movers_rank_by_dollars_with_the_value_column(measured: Database, data_d
     assert "-$592.7bn" in text
     with pytest.raises(Exception, match="DIGEST_MOVERS_BY"):
         load_settings(database_url=url, digest_movers_by="euros")
+
+
+def test_a_date_only_curated_event_is_reported_on_its_date() -> None:
+    from tracker.digest.content import DigestEvent
+    from tracker.digest.render import reported_time
+
+    midnight = datetime(2025, 1, 27, tzinfo=UTC)
+    curated = DigestEvent("Nvidia falls", midnight, 4, "nvidia-falls", None, origin="curated")
+    detected = DigestEvent("Report", midnight, 1, "report", None, origin="detected")
+    assert reported_time(curated, "America/New_York") == "2025-01-27 (date only)"
+    assert reported_time(detected, "America/New_York") == "2025-01-26 19:00 EST"

@@ -74,6 +74,7 @@ class DigestEvent:
     first_of_story: bool = True
     story_events: list[str] = field(default_factory=list)
     attributed_elsewhere: int = 0
+    origin: str = "detected"
 
     @property
     def shown_tickers(self) -> list[TickerMove]:
@@ -286,6 +287,7 @@ def _digest_event(detail: EventDetail, moves: list[TickerMove]) -> DigestEvent:
         slug=detail.slug,
         url=url,
         tickers=moves,
+        origin=detail.origin,
     )
 
 

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from tracker.digest.content import DigestContent
+from tracker.digest.content import DigestContent, DigestEvent
 from tracker.news.normalize import safe_http_url as safe_url
-from tracker.text import one_line
+from tracker.text import date_only, one_line
 
 NEGATIVE_COLOUR = "#b42318"
 POSITIVE_COLOUR = "#067647"
@@ -70,6 +70,14 @@ def local_time(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def reported_time(event: DigestEvent, timezone: str) -> str:
+    """When the event was first reported; a curated row with only a date shows that date."""
+    day = date_only(event.first_reported_at, event.origin)
+    if day is not None:
+        return f"{day.isoformat()} (date only)"
+    return local_time(event.first_reported_at, timezone)
+
+
 def plain(value: object) -> str:
     """Text for the plain-text body: one line, no control or bidi-override characters."""
     return one_line(str(value))
@@ -103,6 +111,7 @@ def _environment() -> Environment:
         detectable=detectable,
         colour=colour,
         local_time=local_time,
+        reported_time=reported_time,
         safe_url=safe_url,
         plain=plain,
     )
