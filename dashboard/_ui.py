@@ -8,13 +8,16 @@ calls home, or HTML). Links are kept only when they are http(s).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import _data
 from dashboard.charts import market_time
-from tracker.query import Freshness
+from tracker.query import EventSummary, Freshness
 from tracker.text import date_only
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -140,3 +143,41 @@ def open_event(event_id: int) -> None:
 def open_story(story_id: int) -> None:
     """Go to the story page for this story (its id travels in the URL)."""
     st.switch_page("views/story.py", query_params={"story": str(story_id)})
+
+
+def events_frame(
+    events: Sequence[EventSummary], story_titles: Mapping[int, str] | None = None
+) -> pd.DataFrame:
+    """The table of events every page shows: one row an event, its top move with p and q
+    (stars from q), and its story's title when ``story_titles`` is given."""
+    columns: dict[str, list[object]] = {
+        "id": [e.id for e in events],
+        "importance": [e.importance for e in events],
+        "first reported (ET)": [reported(e.first_reported_at, e.origin) for e in events],
+        "day 0": [e.day0 for e in events],
+        "kind": [e.kind for e in events],
+        "origin": [e.origin for e in events],
+        "title": [e.title for e in events],
+    }
+    if story_titles is not None:
+        columns["story"] = [story_titles.get(e.story_id or 0, "") for e in events]
+    columns |= {
+        "sources": [e.source_count for e in events],
+        "top ticker": [e.top_ticker for e in events],
+        "CAR (%)": [None if e.top_car is None else e.top_car * 100.0 for e in events],
+        "p": [e.top_car_p for e in events],
+        "q": [e.top_car_q for e in events],
+        "sig": [significance_mark(e.top_car_q) for e in events],
+    }
+    return pd.DataFrame(columns)
+
+
+def events_column_config() -> dict[str, Any]:
+    """Widths and number formats of ``events_frame``'s columns."""
+    return {
+        "title": st.column_config.TextColumn(width="large"),
+        "importance": st.column_config.NumberColumn(format="%.0f"),
+        "CAR (%)": st.column_config.NumberColumn(format="%.2f"),
+        "p": st.column_config.NumberColumn(format="%.4f"),
+        "q": st.column_config.NumberColumn(format="%.4f"),
+    }

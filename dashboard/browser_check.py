@@ -284,6 +284,22 @@ def event_for_detail(database_url: str) -> str | None:
     return str(found[0].id) if found else None
 
 
+def dashboard_command(port: int, database_url: str) -> list[str]:
+    """``tracker dashboard`` on loopback at ``port``, reading ``database_url``."""
+    return [
+        sys.executable,
+        "-m",
+        "tracker.cli.main",
+        "dashboard",
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+        "--db",
+        database_url,
+    ]
+
+
 def pages_to_check(event: str | None) -> list[PageCheck]:
     detail = f"event?event={event}" if event else "event"
     return [
@@ -315,18 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
     server = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "tracker.cli.main",
-            "dashboard",
-            "--port",
-            str(port),
-            "--address",
-            "127.0.0.1",
-            "--db",
-            database_url,
-        ],
+        dashboard_command(port, database_url),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

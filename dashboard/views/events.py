@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import _data, _ui
 from tracker.errors import TrackerError
 from tracker.export import csv_bytes
-from tracker.query import DEFAULT_WINDOW, EventFilter, EventSummary
+from tracker.query import DEFAULT_WINDOW, EventFilter
 from tracker.query.common import KINDS as QUERY_KINDS
 from tracker.query.common import STORED_WINDOWS
 
@@ -21,31 +20,10 @@ WINDOWS = STORED_WINDOWS
 RANKING_NOTE = (
     "Sorted by importance (0-100): coverage (sources and articles) 30, on the curated "
     "timeline 15, first report of the happening 10, strongest link to a tracked ticker 15, "
-    "and significant moves once measured 30 (CAR[0,+1] p < 0.05, weighted by the ticker's "
+    "and significant moves once measured 30 (CAR[0,+1] q < 0.05, weighted by the ticker's "
     "link). Detected events merged into a curated event are listed under it. Choose "
     "'time' for newest first."
 )
-
-
-def _frame(found: list[EventSummary], story_titles: dict[int, str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "id": [e.id for e in found],
-            "importance": [e.importance for e in found],
-            "first reported (ET)": [_ui.reported(e.first_reported_at, e.origin) for e in found],
-            "day 0": [e.day0 for e in found],
-            "kind": [e.kind for e in found],
-            "origin": [e.origin for e in found],
-            "title": [e.title for e in found],
-            "story": [story_titles.get(e.story_id or 0, "") for e in found],
-            "sources": [e.source_count for e in found],
-            "top ticker": [e.top_ticker for e in found],
-            "CAR (%)": [None if e.top_car is None else e.top_car * 100.0 for e in found],
-            "p": [e.top_car_p for e in found],
-            "q": [e.top_car_q for e in found],
-            "sig": [_ui.significance_mark(e.top_car_q) for e in found],
-        }
-    )
 
 
 def _filter(last_day: date | None) -> EventFilter:
@@ -110,7 +88,7 @@ def render() -> None:
         st.info("No event matches these filters.")
         return
     story_titles = {s.id: s.title for s in _data.stories()}
-    frame = _frame(found, story_titles)
+    frame = _ui.events_frame(found, story_titles)
     if flt.sort == "importance":
         st.caption(RANKING_NOTE)
     st.caption(
@@ -124,13 +102,7 @@ def render() -> None:
         on_select="rerun",
         selection_mode="single-row",
         key="events_table",
-        column_config={
-            "title": st.column_config.TextColumn(width="large"),
-            "importance": st.column_config.NumberColumn(format="%.0f"),
-            "CAR (%)": st.column_config.NumberColumn(format="%.2f"),
-            "p": st.column_config.NumberColumn(format="%.4f"),
-            "q": st.column_config.NumberColumn(format="%.4f"),
-        },
+        column_config=_ui.events_column_config(),
     )
     st.download_button(
         "Download CSV",

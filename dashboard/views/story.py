@@ -8,7 +8,6 @@ stored by the impact engine), and opens any event.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import _data, _ui
@@ -28,28 +27,6 @@ def _pick(stories: list[StorySummary]) -> str | None:
         st.query_params["story"] = labels[chosen]
         return labels[chosen]
     return ref
-
-
-def _events_frame(detail: StoryDetail) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "id": [e.id for e in detail.events],
-            "first reported (ET)": [
-                _ui.reported(e.first_reported_at, e.origin) for e in detail.events
-            ],
-            "day 0": [e.day0 for e in detail.events],
-            "kind": [e.kind for e in detail.events],
-            "origin": [e.origin for e in detail.events],
-            "title": [e.title for e in detail.events],
-            "importance": [e.importance for e in detail.events],
-            "sources": [e.source_count for e in detail.events],
-            "top ticker": [e.top_ticker for e in detail.events],
-            "CAR (%)": [None if e.top_car is None else e.top_car * 100.0 for e in detail.events],
-            "p": [e.top_car_p for e in detail.events],
-            "q": [e.top_car_q for e in detail.events],
-            "sig": [_ui.significance_mark(e.top_car_q) for e in detail.events],
-        }
-    )
 
 
 def _show(detail: StoryDetail) -> None:
@@ -76,20 +53,14 @@ def _show(detail: StoryDetail) -> None:
         for e in detail.events
     ]
     st.plotly_chart(story_timeline_figure(points), width="stretch")
-    frame = _events_frame(detail)
+    frame = _ui.events_frame(detail.events)
     state = st.dataframe(
         frame,
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
         key="story_events",
-        column_config={
-            "title": st.column_config.TextColumn(width="large"),
-            "importance": st.column_config.NumberColumn(format="%.0f"),
-            "CAR (%)": st.column_config.NumberColumn(format="%.2f"),
-            "p": st.column_config.NumberColumn(format="%.4f"),
-            "q": st.column_config.NumberColumn(format="%.4f"),
-        },
+        column_config=_ui.events_column_config(),
     )
     st.caption(
         "Each event's headline impact is its largest |CAR[0,+1]| among its tickers (market "

@@ -51,7 +51,7 @@ def start_dashboard() -> Iterator[Callable[[dict[str, str], str], int]]:
     """Start ``tracker dashboard`` on loopback with these settings and database; its port."""
     processes: list[subprocess.Popen[bytes]] = []
 
-    from dashboard.browser_check import free_port, wait_for_http
+    from dashboard.browser_check import dashboard_command, free_port, wait_for_http
 
     def start(settings: dict[str, str], database_url: str) -> int:
         for _attempt in range(3):  # the free port can be taken between probe and bind
@@ -65,18 +65,7 @@ def start_dashboard() -> Iterator[Callable[[dict[str, str], str], int]]:
                 "PYTHONPATH": str(ROOT),
             }
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tracker.cli.main",
-                    "dashboard",
-                    "--port",
-                    str(port),
-                    "--address",
-                    "127.0.0.1",
-                    "--db",
-                    database_url,
-                ],
+                dashboard_command(port, database_url),
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.PIPE,
