@@ -113,3 +113,16 @@ def test_each_move_of_the_text_digest_is_on_its_own_line() -> None:
     assert len(lines) == len(moves) >= 2
     assert [line.split()[0] for line in lines] == [move.ticker for move in moves]
     assert all(line.count(" abnormal ") == 1 for line in lines)
+
+
+def test_an_event_whose_moves_are_all_not_significant_says_so() -> None:
+    content = synthetic_content()
+    event = content.events[0]
+    note = "none of these moves is significant after multiple-testing correction"
+    assert any(move.significant for move in event.tickers)
+    mixed = render_text(replace(content, events=[event]))  # AAA significant, BBB not
+    assert note not in mixed
+    quiet = [replace(move, significant=False) for move in event.tickers]
+    content = replace(content, events=[replace(event, tickers=quiet)])
+    assert note in render_text(content)
+    assert note.capitalize() in render_html(content)

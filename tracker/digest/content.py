@@ -85,6 +85,12 @@ class DigestEvent:
     def more_tickers(self) -> int:
         return max(0, len(self.tickers) - MAX_TICKERS_SHOWN)
 
+    @property
+    def none_significant(self) -> bool:
+        """Moves are attributed to it, but none is significant after the correction: the
+        reader is told so, instead of reading the moves as its effect."""
+        return bool(self.tickers) and not any(move.significant for move in self.tickers)
+
 
 @dataclass(frozen=True)
 class Mover:
